@@ -1,0 +1,1 @@
+"""Analytics: one package per insight, each a named template with provenance."""

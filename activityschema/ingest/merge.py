@@ -1,0 +1,269 @@
+"""Idempotent merge of validated records into the store (SEMANTICS §2 and §3).
+
+Given the validator's output table, one call, inside the caller's write transaction:
+
+1. classifies every valid record as ``new``, ``duplicate`` (same id, same content as the stored or
+   first-seen record) or ``conflict`` (same id, other content: the first write wins);
+2. stitches identities: a new record with both ids links that anonymous id to the customer, and every
+   anonymous-only record of that id, stored or new, takes the customer;
+3. inserts the new records, computing the helper columns directly for (actor, activity) partitions the
+   store has not seen, and renumbering only the touched partitions that already had rows;
+4. keeps invalid and conflicting records whole in ``rejected_activities`` (once per payload);
+5. records the batch and the actors it touched (for context refresh).
+
+Counts always reconcile: accepted + duplicate + rejected = submitted.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from ..schema.columns import REASONS
+
+ACTOR = "coalesce({t}customer, {t}anonymous_customer_id)"
+
+CLASSIFY_SQL = """
+CREATE OR REPLACE TEMP TABLE _cls AS
+WITH v AS (
+    SELECT c.*,
+           md5(CAST(to_json(struct_pack(ts := ts, activity := activity, customer := customer,
+               anonymous_customer_id := anonymous_customer_id, feature_json := feature_json,
+               revenue_impact := revenue_impact, link := link)) AS VARCHAR)) AS _content_hash
+    FROM @CHECKED@ c
+    WHERE len(c.reasons) = 0
+), ranked AS (
+    SELECT v.*,
+           row_number() OVER (PARTITION BY activity_id ORDER BY _seq) AS _rk,
+           first_value(_content_hash) OVER (PARTITION BY activity_id ORDER BY _seq) AS _first_hash
+    FROM v
+)
+SELECT r.*,
+       CASE WHEN a._content_hash IS NULL AND r._rk = 1 THEN 'new'
+            WHEN r._content_hash = coalesce(a._content_hash, r._first_hash) THEN 'duplicate'
+            ELSE 'conflict' END AS _status
+FROM ranked r
+LEFT JOIN activities a ON a.activity_id = r.activity_id
+"""
+
+NEW_LINKS_SQL = """
+CREATE OR REPLACE TEMP TABLE _new_links AS
+SELECT anonymous_customer_id,
+       arg_min(customer, CAST(ts AS VARCHAR) || activity_id) AS customer,
+       min(ts) AS first_seen_ts,
+       arg_min(activity_id, CAST(ts AS VARCHAR) || activity_id) AS activity_id
+FROM _cls
+WHERE _status = 'new' AND customer IS NOT NULL AND anonymous_customer_id IS NOT NULL
+  AND anonymous_customer_id NOT IN (SELECT anonymous_customer_id FROM identity_map)
+GROUP BY anonymous_customer_id
+"""
+
+STITCH_STORED_SQL = """
+CREATE OR REPLACE TEMP TABLE _stitched AS
+SELECT DISTINCT m.customer AS actor, a.activity
+FROM activities a JOIN _new_links m ON a.anonymous_customer_id = m.anonymous_customer_id
+WHERE a.customer IS NULL;
+UPDATE activities SET customer = m.customer
+FROM _new_links m
+WHERE activities.customer IS NULL AND activities.anonymous_customer_id = m.anonymous_customer_id;
+"""
+
+NEW_ROWS_SQL = """
+CREATE OR REPLACE TEMP TABLE _new AS
+SELECT c.activity_id, c.ts, c.activity,
+       coalesce(c.customer, m.customer) AS customer,
+       c.anonymous_customer_id, c.feature_json, c.revenue_impact, c.link, c._content_hash,
+       coalesce(c.customer, m.customer, c.anonymous_customer_id) AS _actor
+FROM _cls c
+LEFT JOIN identity_map m ON c.customer IS NULL AND m.anonymous_customer_id = c.anonymous_customer_id
+WHERE c._status = 'new'
+"""
+
+TOUCHED_SQL = """
+CREATE OR REPLACE TEMP TABLE _touched AS
+SELECT DISTINCT _actor AS actor, activity FROM _new WHERE _actor IS NOT NULL
+UNION
+SELECT actor, activity FROM _stitched;
+CREATE OR REPLACE TEMP TABLE _existing AS
+SELECT DISTINCT a.actor, a.activity
+FROM (SELECT coalesce(customer, anonymous_customer_id) AS actor, activity FROM activities) a
+SEMI JOIN _touched t ON a.actor = t.actor AND a.activity = t.activity;
+"""
+
+INSERT_SQL = """
+INSERT INTO activities
+SELECT n.activity_id, n.ts, n.activity, n.customer, n.anonymous_customer_id, n.feature_json,
+       n.revenue_impact, n.link,
+       CASE WHEN n._actor IS NULL OR e.actor IS NOT NULL THEN NULL ELSE row_number() OVER w END,
+       CASE WHEN n._actor IS NULL OR e.actor IS NOT NULL THEN NULL ELSE lead(n.ts) OVER w END,
+       n._content_hash, CAST(? AS TIMESTAMP)
+FROM _new n
+LEFT JOIN _existing e ON e.actor = n._actor AND e.activity = n.activity
+WINDOW w AS (PARTITION BY n._actor, n.activity ORDER BY n.ts, n.activity_id)
+ORDER BY CAST(n.ts AS DATE), n.activity
+"""
+
+RENUMBER_SQL = """
+UPDATE activities SET activity_occurrence = r.occ, activity_repeated_at = r.rep
+FROM (
+    SELECT x.activity_id,
+           row_number() OVER w AS occ,
+           lead(x.ts) OVER w AS rep
+    FROM (SELECT activity_id, ts, activity, coalesce(customer, anonymous_customer_id) AS actor
+          FROM activities) x
+    SEMI JOIN _existing e ON x.actor = e.actor AND x.activity = e.activity
+    WINDOW w AS (PARTITION BY x.actor, x.activity ORDER BY x.ts, x.activity_id)
+) r
+WHERE activities.activity_id = r.activity_id
+  AND (activities.activity_occurrence IS DISTINCT FROM r.occ
+       OR activities.activity_repeated_at IS DISTINCT FROM r.rep)
+"""
+
+REJECTS_SQL = """
+INSERT INTO rejected_activities
+SELECT CAST(gen_random_uuid() AS VARCHAR), payload, payload_hash, activity_id, to_json(reasons),
+       list_transform(reasons, lambda r: r.code), ?, CAST(? AS TIMESTAMP), 'open', NULL
+FROM (
+    SELECT payload, md5(payload) AS payload_hash, activity_id, reasons,
+           row_number() OVER (PARTITION BY md5(payload) ORDER BY _seq) AS rn
+    FROM _refused
+) x
+WHERE rn = 1
+  AND payload_hash NOT IN (SELECT payload_hash FROM rejected_activities WHERE status = 'open')
+"""
+
+CONFLICT_REASON = (
+    "{'code': 'conflict', 'field': 'activity_id', 'message': '" + REASONS["conflict"] + "'}"
+)
+
+REFUSED_SQL = f"""
+CREATE OR REPLACE TEMP TABLE _refused AS
+SELECT _seq, payload, activity_id, reasons FROM @CHECKED@ WHERE len(reasons) > 0
+UNION ALL
+SELECT _seq, payload, activity_id, [{CONFLICT_REASON}] FROM _cls WHERE _status = 'conflict'
+"""
+
+
+@dataclass
+class LoadReport:
+    """What one batch did. ``results`` holds per-record outcomes when they were asked for."""
+
+    batch_id: str
+    source: str
+    submitted: int = 0
+    accepted: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+    touched_actors: list[str] = field(default_factory=list)
+    results: list[dict[str, Any]] | None = None
+
+    @property
+    def reconciles(self) -> bool:
+        return self.accepted + self.duplicate + self.rejected == self.submitted
+
+    def add(self, other: LoadReport) -> None:
+        self.submitted += other.submitted
+        self.accepted += other.accepted
+        self.duplicate += other.duplicate
+        self.rejected += other.rejected
+        self.reasons.update(other.reasons)
+        self.touched_actors.extend(other.touched_actors)
+        if other.results is not None:
+            self.results = (self.results or []) + other.results
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "batch_id": self.batch_id,
+            "source": self.source,
+            "submitted": self.submitted,
+            "accepted": self.accepted,
+            "duplicate": self.duplicate,
+            "rejected": self.rejected,
+            "top_reasons": dict(self.reasons.most_common(10)),
+        }
+        if self.results is not None:
+            out["results"] = self.results
+        return out
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> Any:
+    row = con.execute(sql, params).fetchone()
+    return row[0] if row else None
+
+
+def merge_checked(
+    con: duckdb.DuckDBPyConnection,
+    checked: str,
+    *,
+    source: str,
+    now: datetime,
+    per_record: bool = False,
+) -> LoadReport:
+    """Merge the validator's table ``checked`` (an engine-chosen name) into the store."""
+    report = LoadReport(batch_id=str(uuid.uuid4()), source=source)
+    run = lambda sql: con.execute(sql.replace("@CHECKED@", checked))  # noqa: E731
+    run(CLASSIFY_SQL)
+    run(NEW_LINKS_SQL)
+    con.execute("INSERT INTO identity_map SELECT anonymous_customer_id, customer, ?, first_seen_ts, activity_id FROM _new_links", [now])
+    run(STITCH_STORED_SQL)
+    run(NEW_ROWS_SQL)
+    run(TOUCHED_SQL)
+    con.execute(INSERT_SQL, [now])
+    if _scalar(con, "SELECT count(*) FROM _existing"):
+        run(RENUMBER_SQL)
+    run(REFUSED_SQL)
+    con.execute(REJECTS_SQL, [source, now])
+    _count(con, checked, report)
+    report.touched_actors = [r[0] for r in con.execute("SELECT DISTINCT actor FROM _touched").fetchall()]
+    if per_record:
+        report.results = _per_record(con, checked)
+    _record_batch(con, report, now)
+    return report
+
+
+def _count(con: duckdb.DuckDBPyConnection, checked: str, report: LoadReport) -> None:
+    report.submitted = _scalar(con, f"SELECT count(*) FROM {checked}")
+    by_status = dict(con.execute("SELECT _status, count(*) FROM _cls GROUP BY 1").fetchall())
+    report.accepted = by_status.get("new", 0)
+    report.duplicate = by_status.get("duplicate", 0)
+    report.rejected = _scalar(con, "SELECT count(*) FROM _refused")
+    rows = con.execute(
+        "SELECT r.code, count(*) FROM (SELECT unnest(reasons) AS r FROM _refused) GROUP BY 1"
+    ).fetchall()
+    report.reasons = Counter({code: n for code, n in rows})
+
+
+def _per_record(con: duckdb.DuckDBPyConnection, checked: str) -> list[dict[str, Any]]:
+    rows = con.execute(
+        f"""
+        SELECT _seq, status, activity_id, reasons FROM (
+            SELECT _seq, CASE WHEN _status = 'new' THEN 'accepted' ELSE _status END AS status,
+                   activity_id, NULL AS reasons
+            FROM _cls WHERE _status <> 'conflict'
+            UNION ALL
+            SELECT _seq, 'rejected', activity_id, reasons FROM _refused
+        ) ORDER BY _seq
+        """
+    ).fetchall()
+    return [
+        {"index": seq - 1, "status": status, "activity_id": aid, "reasons": reasons or []}
+        for seq, status, aid, reasons in rows
+    ]
+
+
+def _record_batch(con: duckdb.DuckDBPyConnection, report: LoadReport, now: datetime) -> None:
+    con.execute(
+        "INSERT INTO load_batches VALUES (?, ?, ?, ?, ?, ?, ?, current_timestamp::TIMESTAMP)",
+        [report.batch_id, report.source, report.submitted, report.accepted, report.duplicate,
+         report.rejected, now],
+    )
+    con.execute(
+        "INSERT INTO touched_actors SELECT ?, actor, ? FROM (SELECT DISTINCT actor FROM _touched)",
+        [report.batch_id, now],
+    )

@@ -1,0 +1,50 @@
+"""Options and helpers shared by the command modules."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ...settings import resolve
+from ...store.duckdb import DuckDBStore
+
+console = Console()
+err_console = Console(stderr=True)
+
+DbOption = typer.Option(None, "--db", help="Store file (default: $ACTIVITYSCHEMA_DB or ./activityschema.duckdb).")
+JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table.")
+
+
+def db_path(db: str | None) -> str:
+    return str(resolve("db", db))
+
+
+@contextmanager
+def open_db(db: str | None, *, read_only: bool = False) -> Iterator[DuckDBStore]:
+    store = DuckDBStore(db_path(db), read_only=read_only)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, max_rows: int = 50) -> None:
+    table = Table(title=title, show_lines=False)
+    for col in columns:
+        table.add_column(str(col), overflow="fold")
+    for row in rows[:max_rows]:
+        table.add_row(*["" if v is None else str(v) for v in row])
+    console.print(table)
+    if len(rows) > max_rows:
+        console.print(f"[dim]… {len(rows) - max_rows} more rows (use --limit or --output)[/dim]")
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, default=str, indent=2, ensure_ascii=False) + "\n")

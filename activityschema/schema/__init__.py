@@ -1,0 +1,1 @@
+"""Activity record model, column rules and DDL."""
