@@ -6,7 +6,10 @@ through ``ingest_staged`` so the rules, dedup and helper-column maintenance are 
 
 from __future__ import annotations
 
+import functools
+import importlib
 import json
+import pkgutil
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -48,7 +51,7 @@ def ingest_staged(
         progress("validating")
     validate_table(con, raw_table, "_checked", now_sql=_ts_literal(now),
                    max_future_hours=max_future_hours, derive_ids=derive_ids)
-    for check in INGEST_CHECKS:
+    for check in ingest_checks():
         check(con, "_checked")
     if progress:
         progress("merging")
@@ -56,15 +59,16 @@ def ingest_staged(
 
 
 # Extension point: functions (con, checked_table) that may append reasons to rows of the validator's
-# table before the merge (suppression, feature schemas). Registered with ``register_ingest_check``.
+# table before the merge (suppression, feature schemas): the modules of ``ingest/checks/``.
 IngestCheck = Callable[[duckdb.DuckDBPyConnection, str], None]
-INGEST_CHECKS: list[IngestCheck] = []
 
 
-def register_ingest_check(check: IngestCheck) -> IngestCheck:
-    if check not in INGEST_CHECKS:
-        INGEST_CHECKS.append(check)
-    return check
+@functools.cache
+def ingest_checks() -> tuple[IngestCheck, ...]:
+    from . import checks
+
+    modules = [importlib.import_module(f"{checks.__name__}.{m.name}") for m in pkgutil.iter_modules(checks.__path__)]
+    return tuple(m.check for m in sorted(modules, key=lambda m: m.ORDER))
 
 
 def import_file(

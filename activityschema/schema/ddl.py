@@ -83,8 +83,23 @@ def register_ddl(dialect: str, renderer: DdlRenderer) -> DdlRenderer:
     return renderer
 
 
+def feature_tables(attr: str) -> dict[str, str]:
+    """Tables declared by the modules of ``schema/tables/`` (attribute ``DUCKDB_TABLES`` etc.)."""
+    import importlib
+    import pkgutil
+
+    from . import tables
+
+    found: dict[str, str] = {}
+    for info in sorted(pkgutil.iter_modules(tables.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{tables.__name__}.{info.name}")
+        found.update(getattr(module, attr, {}))
+    return found
+
+
 def duckdb_ddl() -> list[str]:
-    return [sql.strip() + ";" for sql in DUCKDB_TABLES.values()]
+    every = {**DUCKDB_TABLES, **feature_tables("DUCKDB_TABLES")}
+    return [sql.strip().rstrip(";") + ";" for sql in every.values()]
 
 
 register_ddl("duckdb", duckdb_ddl)

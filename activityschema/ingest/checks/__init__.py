@@ -1,0 +1,5 @@
+"""Ingest checks: each module here exposes ``ORDER: int`` and ``check(con, table) -> None``.
+
+A check runs inside the load transaction after validation and before the merge; it may append reasons
+(``{code, field, message}`` structs) to rows of ``table`` (the validator's output), which then become
+rejects with those reasons. Used by suppression (governance) and feature schemas (quality)."""
