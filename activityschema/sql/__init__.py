@@ -1,0 +1,1 @@
+"""SQL: the named-template registry and (per backend) dialect rendering."""
