@@ -30,6 +30,7 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("db", "activityschema.duckdb", "Path of the embedded DuckDB store file."),
+    Setting("duckdb_memory_limit", "2GB", "DuckDB memory limit; larger work spills to disk beside the store."),
     Setting("backend", "duckdb", "Store backend: 'duckdb' (embedded) or 'snowflake'."),
     Setting("max_future_hours", 24, "Events whose ts is further than this in the future are rejected."),
     Setting("spool_dir", "", "Spool directory; empty means '<db>.spool' beside the store."),

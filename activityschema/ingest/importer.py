@@ -55,7 +55,7 @@ def ingest_staged(
         check(con, "_checked")
     if progress:
         progress("merging")
-    return merge_checked(con, "_checked", source=source, now=now, per_record=per_record)
+    return merge_checked(con, "_checked", raw=raw_table, source=source, now=now, per_record=per_record)
 
 
 # Extension point: functions (con, checked_table) that may append reasons to rows of the validator's

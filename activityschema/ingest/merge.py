@@ -31,24 +31,30 @@ ACTOR = "coalesce({t}customer, {t}anonymous_customer_id)"
 CLASSIFY_SQL = """
 CREATE OR REPLACE TEMP TABLE _cls AS
 WITH v AS (
-    SELECT c.*,
-           md5(CAST(to_json(struct_pack(ts := ts, activity := activity, customer := customer,
-               anonymous_customer_id := anonymous_customer_id, feature_json := feature_json,
-               revenue_impact := revenue_impact, link := link)) AS VARCHAR)) AS _content_hash
+    SELECT c.* EXCLUDE (reasons),
+           md5(concat_ws(chr(30), CAST(ts AS VARCHAR), activity, coalesce(customer, chr(1)),
+               coalesce(anonymous_customer_id, chr(1)), CAST(feature_json AS VARCHAR),
+               coalesce(CAST(revenue_impact AS VARCHAR), chr(1)), coalesce(link, chr(1)))) AS _content_hash
     FROM @CHECKED@ c
     WHERE len(c.reasons) = 0
+), repeated AS (
+    SELECT activity_id FROM v GROUP BY activity_id HAVING count(*) > 1
 ), ranked AS (
+    -- Ranking by arrival is only needed for ids seen more than once in the batch.
+    SELECT v.*, 1 AS _rk, v._content_hash AS _first_hash FROM v ANTI JOIN repeated USING (activity_id)
+    UNION ALL
     SELECT v.*,
-           row_number() OVER (PARTITION BY activity_id ORDER BY _seq) AS _rk,
-           first_value(_content_hash) OVER (PARTITION BY activity_id ORDER BY _seq) AS _first_hash
-    FROM v
+           row_number() OVER w AS _rk,
+           first_value(v._content_hash) OVER w AS _first_hash
+    FROM v SEMI JOIN repeated USING (activity_id)
+    WINDOW w AS (PARTITION BY v.activity_id ORDER BY v._seq)
 )
 SELECT r.*,
        CASE WHEN a._content_hash IS NULL AND r._rk = 1 THEN 'new'
             WHEN r._content_hash = coalesce(a._content_hash, r._first_hash) THEN 'duplicate'
             ELSE 'conflict' END AS _status
 FROM ranked r
-LEFT JOIN activities a ON a.activity_id = r.activity_id
+LEFT JOIN (SELECT activity_id, _content_hash FROM activities) a ON a.activity_id = r.activity_id
 """
 
 NEW_LINKS_SQL = """
@@ -143,9 +149,11 @@ CONFLICT_REASON = (
 
 REFUSED_SQL = f"""
 CREATE OR REPLACE TEMP TABLE _refused AS
-SELECT _seq, payload, activity_id, reasons FROM @CHECKED@ WHERE len(reasons) > 0
-UNION ALL
-SELECT _seq, payload, activity_id, [{CONFLICT_REASON}] FROM _cls WHERE _status = 'conflict'
+SELECT r._seq, raw.payload, r.activity_id, r.reasons
+FROM (SELECT _seq, activity_id, reasons FROM @CHECKED@ WHERE len(reasons) > 0
+      UNION ALL
+      SELECT _seq, activity_id, [{CONFLICT_REASON}] FROM _cls WHERE _status = 'conflict') r
+JOIN @RAW@ raw ON raw._seq = r._seq
 """
 
 
@@ -201,13 +209,17 @@ def merge_checked(
     con: duckdb.DuckDBPyConnection,
     checked: str,
     *,
+    raw: str,
     source: str,
     now: datetime,
     per_record: bool = False,
 ) -> LoadReport:
-    """Merge the validator's table ``checked`` (an engine-chosen name) into the store."""
+    """Merge the validator's table ``checked`` into the store; ``raw`` holds the original payloads.
+
+    Both names are chosen by the engine, never by users.
+    """
     report = LoadReport(batch_id=str(uuid.uuid4()), source=source)
-    run = lambda sql: con.execute(sql.replace("@CHECKED@", checked))  # noqa: E731
+    run = lambda sql: con.execute(sql.replace("@CHECKED@", checked).replace("@RAW@", raw))  # noqa: E731
     run(CLASSIFY_SQL)
     run(NEW_LINKS_SQL)
     con.execute("INSERT INTO identity_map SELECT anonymous_customer_id, customer, ?, first_seen_ts, activity_id FROM _new_links", [now])

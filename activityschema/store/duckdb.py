@@ -28,11 +28,16 @@ class DuckDBStore:
 
     dialect = "duckdb"
 
-    def __init__(self, path: str | Path = ":memory:", *, read_only: bool = False) -> None:
+    def __init__(self, path: str | Path = ":memory:", *, read_only: bool = False,
+                 memory_limit: str | None = None) -> None:
+        from ..settings import resolve
+
         self.path = str(path)
         self.read_only = read_only
+        # A bounded memory limit makes big imports spill to disk instead of growing without bound.
+        config = {"memory_limit": str(resolve("duckdb_memory_limit", memory_limit))}
         try:
-            self._conn = duckdb.connect(self.path, read_only=read_only)
+            self._conn = duckdb.connect(self.path, read_only=read_only, config=config)
         except duckdb.IOException as exc:
             raise StoreError(
                 f"Cannot open store '{self.path}': {exc}. Another process may own it; "
