@@ -15,7 +15,9 @@ from rich.table import Table
 from ...settings import resolve
 from ...store.duckdb import DuckDBStore
 
-console = Console()
+# Piped output (logs, CI) gets a fixed width wide enough for our tables instead of Rich's 80.
+PIPE_WIDTH = 120
+console = Console(width=None if sys.stdout.isatty() else PIPE_WIDTH)
 err_console = Console(stderr=True)
 
 DbOption = typer.Option(None, "--db", help="Store file (default: $ACTIVITYSCHEMA_DB or ./activityschema.duckdb).")
