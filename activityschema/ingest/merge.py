@@ -80,7 +80,7 @@ WHERE activities.customer IS NULL AND activities.anonymous_customer_id = m.anony
 """
 
 NEW_ROWS_SQL = """
-CREATE OR REPLACE TEMP TABLE _new AS
+CREATE OR REPLACE TEMP VIEW _new AS
 SELECT c.activity_id, c.ts, c.activity,
        coalesce(c.customer, m.customer) AS customer,
        c.anonymous_customer_id, c.feature_json, c.revenue_impact, c.link, c._content_hash,
