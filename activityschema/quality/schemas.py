@@ -143,7 +143,8 @@ def get_schema(store: DuckDBStore, activity: str) -> tuple[str, str, str] | None
     return (row[0], row[1], row[2]) if row else None
 
 
-def _require(store: DuckDBStore, activity: str) -> tuple[str, str, str]:
+def registered_schema(store: DuckDBStore, activity: str) -> tuple[str, str, str]:
+    """Like ``get_schema`` but a missing schema is a ``NotFoundError`` (``schema_not_registered``)."""
     found = get_schema(store, activity)
     if found is None:
         known = [r["activity"] for r in store.fetch_dicts("SELECT activity FROM feature_schemas")]
@@ -156,12 +157,12 @@ def _require(store: DuckDBStore, activity: str) -> tuple[str, str, str]:
 
 def set_schema_mode(store: DuckDBStore, activity: str, mode: str) -> None:
     check_mode(mode)
-    _require(store, activity)
+    registered_schema(store, activity)
     store.execute(MODE_SQL, [mode, activity])
 
 
 def remove_schema(store: DuckDBStore, activity: str) -> None:
-    _require(store, activity)
+    registered_schema(store, activity)
     store.execute(REMOVE_SQL, [activity])
 
 
@@ -187,7 +188,7 @@ def check_stored(
     only new records. Each distinct feature_json text is validated once.
     """
     if schema is None:
-        name, text, _mode = _require(store, activity)
+        name, text, _mode = registered_schema(store, activity)
     else:
         check_schema(schema, activity=activity)
         name, text = CUSTOM_SCHEMA_NAME, canonical(schema)

@@ -1,0 +1,91 @@
+"""SQL templates of the quality package (DuckDB). Values are bound parameters; the only formatted
+parts are engine constants.
+
+feature_json is profiled by its top-level keys with ``json_each``: one row per (event, key) with the
+key's JSON type (``VARCHAR``, ``BIGINT``, ``UBIGINT``, ``DOUBLE``, ``BOOLEAN``, ``NULL``, ``OBJECT``,
+``ARRAY``), mapped to JSON Schema type names by ``JSON_TYPES``.
+"""
+
+from __future__ import annotations
+
+JSON_TYPES: dict[str, str] = {
+    "VARCHAR": "string",
+    "BIGINT": "integer",
+    "UBIGINT": "integer",
+    "HUGEINT": "integer",
+    "DOUBLE": "number",
+    "BOOLEAN": "boolean",
+    "NULL": "null",
+    "OBJECT": "object",
+    "ARRAY": "array",
+}
+
+EXAMPLES_PER_KEY = 3
+
+# -- catalog --------------------------------------------------------------------------------------
+CATALOG_SQL = """
+SELECT activity,
+       count(*) AS events,
+       count(DISTINCT coalesce(customer, anonymous_customer_id)) AS actors,
+       count(*) FILTER (WHERE customer IS NULL AND anonymous_customer_id IS NULL) AS events_without_actor,
+       min(ts) AS first_seen,
+       max(ts) AS last_seen,
+       sum(revenue_impact) AS revenue_total,
+       count(revenue_impact) AS revenue_events
+FROM activities
+GROUP BY activity
+ORDER BY events DESC, activity
+"""
+
+DAILY_SQL = """
+SELECT activity, CAST(ts AS DATE) AS day, count(*) AS events
+FROM activities
+GROUP BY ALL
+ORDER BY activity, day
+"""
+
+KEY_PROFILE_SQL = f"""
+SELECT a.activity, j.key, j.type, count(*) AS n,
+       approx_top_k(CAST(j.value AS VARCHAR), {EXAMPLES_PER_KEY}) AS examples
+FROM activities a, json_each(a.feature_json) j
+GROUP BY ALL
+ORDER BY a.activity, j.key, j.type
+"""
+
+DESCRIPTIONS_SQL = "SELECT activity, description FROM activity_catalog"
+SCHEMAS_SQL = "SELECT activity, schema_name, mode FROM feature_schemas"
+
+DESCRIBE_SQL = """
+INSERT INTO activity_catalog (activity, description, updated_at) VALUES (?, ?, ?)
+ON CONFLICT (activity) DO UPDATE SET description = excluded.description, updated_at = excluded.updated_at
+"""
+UNDESCRIBE_SQL = "DELETE FROM activity_catalog WHERE activity = ?"
+
+# -- drift ----------------------------------------------------------------------------------------
+# ``?`` 1: the window part ('day' | 'week' | 'month', from an allow-list); 2, 3: the ts range.
+WINDOW_EVENTS_SQL = """
+SELECT activity, date_trunc(?, ts) AS window_start, count(*) AS events
+FROM activities
+WHERE ts >= ? AND ts < ? AND (? IS NULL OR activity = ?)
+GROUP BY ALL
+ORDER BY activity, window_start
+"""
+
+WINDOW_KEYS_SQL = """
+SELECT a.activity, date_trunc(?, a.ts) AS window_start, j.key, j.type, count(*) AS n
+FROM activities a, json_each(a.feature_json) j
+WHERE a.ts >= ? AND a.ts < ? AND (? IS NULL OR a.activity = ?)
+GROUP BY ALL
+ORDER BY a.activity, window_start, j.key, j.type
+"""
+
+TS_RANGE_SQL = "SELECT min(ts), max(ts) FROM activities"
+
+# -- anomalies ------------------------------------------------------------------------------------
+DAILY_RANGE_SQL = """
+SELECT activity, CAST(ts AS DATE) AS day, count(*) AS events
+FROM activities
+WHERE ts < ?
+GROUP BY ALL
+ORDER BY activity, day
+"""
