@@ -4,25 +4,28 @@ Events are grouped per activity into calendar windows (``day``, ``week`` = ISO w
 ``month``; UTC). Only top-level keys are profiled; ``integer`` and ``number`` are one type class
 (``number``) here, and JSON ``null`` is not a type (a key that is sometimes null has not changed type).
 
-**Against the previous windows.** Each window with events is compared with a *reference*: the
-activity's previous ``REFERENCE_WINDOWS`` (4) windows with events, pooled. ``n`` is the number of
-events; for a key, ``k`` is the number of events that have it. If nothing changed, each occurrence of
-the key falls in the reference or the current window with probability proportional to their event
-counts, so the chance that all of them fell on one side is ``(n_side / (n_ref + n_cur)) ** k``:
+**Against the previous windows.** For one key, each window has ``n`` events of which ``k`` have the
+key. An *onset* is a window where the key is present after ``REFERENCE_WINDOWS`` (4) windows without
+it (not the activity's first window); the *reference* is those windows, pooled (``n_ref`` events).
+If nothing had changed, each occurrence of the key would fall before or after the onset with
+probability proportional to the event counts, so the chance that all of them fell after it is
+``p = (n_after / (n_ref + n_after)) ** k_after``. Evidence accumulates from the onset over up to 4
+windows (a change that starts late in a window is still caught in the next one):
 
-- ``new_key``: the key is absent from the reference and ``(n_cur / (n_ref + n_cur)) ** k_cur`` is
-  below ``DRIFT_ALPHA``;
-- ``vanished_key``: the key was in the window just before, is absent from the current one, and
-  ``(n_ref / (n_ref + n_cur)) ** k_ref`` is below ``DRIFT_ALPHA``;
-- ``type_change``: a type class appears among the key's non-null values that the reference does not
-  have, or one that the window just before had disappears — the same test on the counts of non-null
-  values of the key. The finding shows both type distributions.
+- ``new_key``: at an onset, ``p < DRIFT_ALPHA`` over the onset window and the ones after it;
+- ``vanished_key``: the mirror image — the key was in the window before and is absent from this one
+  (and those after it), ``p = (n_ref / (n_ref + n_absent)) ** k_ref`` with the reference being the
+  4 windows up to the last one that had the key;
+- ``type_change``: the same two tests on one type class among the key's non-null values (``n`` =
+  events with a non-null value of the key, ``k`` = those of the class), for keys present on both
+  sides. The finding shows the type distributions before and after.
 
-A change is reported once, in the window where it happens (afterwards the reference has it too).
-``DRIFT_ALPHA`` is 1e-6: with ~20 activities × ~20 windows × ~6 keys (a few thousand tests) the
-expected number of false findings on stable data is far below one. So a window must hold enough
-events for a change to show: a key in all of 20 events of a window as large as the reference is
-reported (0.5 ** 20 ≈ 1e-6); with ``day`` windows a rare activity may never reach that.
+A finding is dated by its onset window (``window_start``) and names the window where the evidence
+became significant (``detail.detected_in``). ``DRIFT_ALPHA`` is 1e-6: with ~20 activities × ~20
+windows × ~6 keys (a few thousand tests) the expected number of false findings on stable data is far
+below one; a key in 20 events after an onset, with as many events in the reference, is reported
+(0.5 ** 20 ≈ 1e-6). A window must hold enough events for a change to show: with ``day`` windows a
+rare activity may never reach that.
 
 **Against the registered schema** (activities with a feature schema whose ``properties`` are listed):
 ``undeclared_key`` (a key the schema does not declare), ``type_mismatch`` (a type class the
@@ -103,53 +106,102 @@ def one_sided(n_side: int, n_other: int, k: int) -> float:
     return float((n_side / (n_side + n_other)) ** k)
 
 
+Counts = list[tuple[int, int]]  # per window: (n, k)
+
+
+def appearances(seq: Counts) -> list[tuple[int, int, float]]:
+    """``(onset, detected_in, p)`` for each significant appearance in ``seq`` (see the docstring)."""
+    out = []
+    for i in range(1, len(seq)):
+        ref = seq[max(0, i - REFERENCE_WINDOWS):i]
+        if seq[i][1] == 0 or any(k for _, k in ref):
+            continue
+        n_ref, n_after, k_after = sum(n for n, _ in ref), 0, 0
+        for j in range(i, min(len(seq), i + REFERENCE_WINDOWS)):
+            n_after, k_after = n_after + seq[j][0], k_after + seq[j][1]
+            if (p := one_sided(n_after, n_ref, k_after)) < DRIFT_ALPHA:
+                out.append((i, j, p))
+                break
+    return out
+
+
+def disappearances(seq: Counts) -> list[tuple[int, int, float]]:
+    """``(offset, detected_in, p)`` for each significant disappearance in ``seq``."""
+    out = []
+    for i in range(1, len(seq)):
+        if seq[i][1] != 0 or seq[i - 1][1] == 0:
+            continue
+        ref = seq[max(0, i - REFERENCE_WINDOWS):i]
+        n_ref, k_ref, n_absent = sum(n for n, _ in ref), sum(k for _, k in ref), 0
+        for j in range(i, min(len(seq), i + REFERENCE_WINDOWS)):
+            if seq[j][1]:
+                break
+            n_absent += seq[j][0]
+            if (p := one_sided(n_ref, n_absent, k_ref)) < DRIFT_ALPHA:
+                out.append((i, j, p))
+                break
+    return out
+
+
 def _finding(activity: str, kind: str, key: str, w: Window, baseline: str, message: str, **detail: Any) -> dict[str, Any]:
     return {"activity": activity, "kind": kind, "key": key, "window_start": w.start.isoformat(),
             "window_events": w.events, "baseline": baseline, "message": message, "detail": detail}
 
 
-def pooled(windows: list[Window]) -> Window:
-    """The reference: several windows added up (its ``start`` is the earliest)."""
-    ref = Window(windows[0].start, 0)
+def _pool_types(windows: list[Window], key: str) -> dict[str, int]:
+    out: dict[str, int] = {}
     for w in windows:
-        ref.events += w.events
-        for key, types in w.keys.items():
-            into = ref.keys.setdefault(key, {})
-            for t, n in types.items():
-                into[t] = into.get(t, 0) + n
-    return ref
+        for t, n in w.typed(key).items():
+            out[t] = out.get(t, 0) + n
+    return out
 
 
-def compare_windows(activity: str, previous: list[Window], cur: Window) -> list[dict[str, Any]]:
-    """Findings of ``cur`` against the windows before it (the rules in the module docstring)."""
-    ref, prev = pooled(previous), previous[-1]
-    found: list[dict[str, Any]] = []
-    for key in sorted(set(ref.keys) | set(cur.keys)):
-        k_ref, k_cur = ref.present(key), cur.present(key)
-        if k_ref == 0 and (p := one_sided(cur.events, ref.events, k_cur)) < DRIFT_ALPHA:
-            found.append(_finding(activity, "new_key", key, cur, "previous_windows",
-                                  f"new key '{key}' in {k_cur} of {cur.events} events",
-                                  events_with_key=k_cur, p_value=p))
-        elif k_cur == 0 and prev.present(key) and (p := one_sided(ref.events, cur.events, k_ref)) < DRIFT_ALPHA:
-            found.append(_finding(activity, "vanished_key", key, cur, "previous_windows",
-                                  f"key '{key}' vanished (was in {k_ref} of {ref.events} events before)",
-                                  reference_events_with_key=k_ref, p_value=p))
-        elif k_ref and k_cur:
-            change = _type_change(ref.typed(key), prev.typed(key), cur.typed(key))
-            if change is not None:
-                found.append(_finding(activity, "type_change", key, cur, "previous_windows",
-                                      f"'{key}' type {_types(ref.typed(key))} -> {_types(cur.typed(key))}",
-                                      types_before=ref.typed(key), types_after=cur.typed(key), p_value=change))
+def key_findings(activity: str, windows: list[Window], key: str) -> list[dict[str, Any]]:
+    """New/vanished findings of one key over an activity's windows."""
+    seq = [(w.events, w.present(key)) for w in windows]
+    found = []
+    for i, j, p in appearances(seq):
+        k = sum(c for _, c in seq[i:j + 1])
+        n = sum(c for c, _ in seq[i:j + 1])
+        found.append(_finding(activity, "new_key", key, windows[i], "previous_windows",
+                              f"new key '{key}': in {k:,} of {n:,} events since {windows[i].start}",
+                              detected_in=windows[j].start.isoformat(), events_with_key=k, events=n, p_value=p))
+    for i, j, p in disappearances(seq):
+        ref = seq[max(0, i - REFERENCE_WINDOWS):i]
+        found.append(_finding(activity, "vanished_key", key, windows[i], "previous_windows",
+                              f"key '{key}' vanished (was in {sum(k for _, k in ref):,} of "
+                              f"{sum(n for n, _ in ref):,} events before)",
+                              detected_in=windows[j].start.isoformat(), p_value=p))
     return found
 
 
-def _type_change(ref: dict[str, int], prev: dict[str, int], cur: dict[str, int]) -> float | None:
-    """The p-value of the most significant type class that appeared or disappeared, if significant."""
-    m_ref, m_cur = sum(ref.values()), sum(cur.values())
-    p_values = [one_sided(m_cur, m_ref, n) for t, n in cur.items() if t not in ref]
-    p_values += [one_sided(m_ref, m_cur, ref[t]) for t in prev if t not in cur]
-    p = min(p_values, default=1.0)
-    return p if p < DRIFT_ALPHA else None
+def type_findings(activity: str, windows: list[Window], key: str) -> list[dict[str, Any]]:
+    """Type-class changes of one key; one finding per onset window (the most significant class)."""
+    classes = sorted({t for w in windows for t in w.typed(key)})
+    by_onset: dict[int, tuple[int, float]] = {}
+    for t in classes:
+        seq = [(sum(w.typed(key).values()), w.typed(key).get(t, 0)) for w in windows]
+        for i, j, p in appearances(seq) + disappearances(seq):
+            if i not in by_onset or p < by_onset[i][1]:
+                by_onset[i] = (j, p)
+    found = []
+    for i, (j, p) in sorted(by_onset.items()):
+        before = _pool_types(windows[max(0, i - REFERENCE_WINDOWS):i], key)
+        after = _pool_types(windows[i:j + 1], key)
+        found.append(_finding(activity, "type_change", key, windows[i], "previous_windows",
+                              f"'{key}' type {_types(before)} -> {_types(after)}",
+                              detected_in=windows[j].start.isoformat(), types_before=before,
+                              types_after=after, p_value=p))
+    return found
+
+
+def compare_windows(activity: str, windows: list[Window]) -> list[dict[str, Any]]:
+    """Every previous-windows finding of one activity (the rules in the module docstring)."""
+    found: list[dict[str, Any]] = []
+    for key in sorted({k for w in windows for k in w.keys}):
+        found += key_findings(activity, windows, key)
+        found += type_findings(activity, windows, key)
+    return found
 
 
 def _types(types: dict[str, int]) -> str:
@@ -222,9 +274,8 @@ def detect_drift(
     findings: list[dict[str, Any]] = []
     compared = 0
     for name, windows in sorted(data.items()):
-        for i in range(1, len(windows)):
-            findings += compare_windows(name, windows[max(0, i - REFERENCE_WINDOWS):i], windows[i])
-            compared += 1
+        findings += compare_windows(name, windows)
+        compared += max(0, len(windows) - 1)
         if name in schemas:
             findings += compare_schema(name, windows, schemas[name])
     findings.sort(key=lambda f: (f["window_start"], f["activity"], f["key"], f["kind"]))
