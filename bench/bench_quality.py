@@ -35,15 +35,26 @@ from activityschema.store.duckdb import DuckDBStore
 CUSTOMERS_DEFAULT = 2000
 SEEDS_DEFAULT = 6
 NOW = datetime(2027, 1, 1)
-SCHEMA_OF = {"claude_tool_call": "tool_execution", "button_clicked": "user_interaction",
-             "form_submitted": "user_interaction", "deployment_completed": "system_event"}
+SCHEMA_OF = {
+    "claude_tool_call": "tool_execution",
+    "button_clicked": "user_interaction",
+    "form_submitted": "user_interaction",
+    "deployment_completed": "system_event",
+}
 
 
-def planted_hits(drift: list[dict[str, Any]], anomalies: list[dict[str, Any]]) -> tuple[dict[str, bool], list[str]]:
+def planted_hits(
+    drift: list[dict[str, Any]], anomalies: list[dict[str, Any]]
+) -> tuple[dict[str, bool], list[str]]:
     """Which planted signals were found, and every finding that is not one of them."""
     spike, stop = PLANTED["volume_spike"], PLANTED["activity_stopped"]
     key, typed = PLANTED["new_feature_key"], PLANTED["type_drift"]
-    found = {"volume_spike": False, "activity_stopped": False, "new_feature_key": False, "type_drift": False}
+    found = {
+        "volume_spike": False,
+        "activity_stopped": False,
+        "new_feature_key": False,
+        "type_drift": False,
+    }
     other = []
     for f in anomalies:
         if f["activity"] == spike["activity"] and f["kind"] == "spike":
@@ -55,14 +66,20 @@ def planted_hits(drift: list[dict[str, Any]], anomalies: list[dict[str, Any]]) -
     for f in drift:
         if f["activity"] == key["activity"] and f["kind"] == "new_key" and f["key"] == key["key"]:
             found["new_feature_key"] = True
-        elif f["activity"] == typed["activity"] and f["kind"] == "type_change" and f["key"] == typed["key"]:
+        elif (
+            f["activity"] == typed["activity"]
+            and f["kind"] == "type_change"
+            and f["key"] == typed["key"]
+        ):
             found["type_drift"] = True
         else:
             other.append(f"drift {f['activity']} {f['message']}")
     return found, other
 
 
-def build(tmp: Path, name: str, customers: int, seed: int, plant: bool) -> tuple[DuckDBStore, int, float]:
+def build(
+    tmp: Path, name: str, customers: int, seed: int, plant: bool
+) -> tuple[DuckDBStore, int, float]:
     src = tmp / f"{name}.ndjson"
     n = write_ndjson(src, seed=seed, customers=customers, plant_anomalies=plant)
     store = DuckDBStore(tmp / f"{name}.duckdb")
@@ -95,19 +112,27 @@ def main(argv: list[str]) -> int:
                     for k, v in found.items():
                         recall[k] += v
                     missed = [k for k, v in found.items() if not v]
-                    print(f"seed {seed} planted ({n:,} events): missed {missed or 'none'}; other findings {other or 'none'}")
+                    print(
+                        f"seed {seed} planted ({n:,} events): missed {missed or 'none'}; other findings {other or 'none'}"
+                    )
                 else:
                     clean_drift += len(drift["findings"])
                     clean_anom += len(anomalies["findings"])
                     windows += drift["windows_compared"]
                     days += anomalies["evaluated_days"]
                     shown = [f["message"] for f in drift["findings"] + anomalies["findings"]]
-                    print(f"seed {seed} clean   ({n:,} events): {len(shown)} findings {shown or ''}")
+                    print(
+                        f"seed {seed} clean   ({n:,} events): {len(shown)} findings {shown or ''}"
+                    )
         print(f"\nfalse positives on clean streams ({seeds} seeds, {customers:,} customers each):")
-        print(f"  drift:     {clean_drift} findings in {windows:,} activity-windows compared "
-              f"({clean_drift / max(windows, 1):.2%})")
-        print(f"  anomalies: {clean_anom} findings in {days:,} activity-days evaluated "
-              f"({clean_anom / max(days, 1):.3%})")
+        print(
+            f"  drift:     {clean_drift} findings in {windows:,} activity-windows compared "
+            f"({clean_drift / max(windows, 1):.2%})"
+        )
+        print(
+            f"  anomalies: {clean_anom} findings in {days:,} activity-days evaluated "
+            f"({clean_anom / max(days, 1):.3%})"
+        )
         print("planted signals found: " + ", ".join(f"{k} {v}/{seeds}" for k, v in recall.items()))
         costs(tmp, customers)
     return 0
@@ -124,16 +149,24 @@ def costs(tmp: Path, customers: int) -> None:
         register_schema(checked, activity, builtin=builtin, mode="reject", now=NOW)
     src = tmp / "cost_plain.ndjson"
     report, schema_s = timed(lambda: import_file(checked, src, now=NOW))
-    validated = sum(r[0] for r in checked.fetchall(
-        "SELECT count(*) FROM activities WHERE activity IN (SELECT activity FROM feature_schemas)"))
+    validated = sum(
+        r[0]
+        for r in checked.fetchall(
+            "SELECT count(*) FROM activities WHERE activity IN (SELECT activity FROM feature_schemas)"
+        )
+    )
     validated += report.reasons.get("schema_violation", 0)
     checked.close()
     print(f"\ncosts on {n:,} events:")
-    print(f"  catalog {catalog_s:.2f} s · drift (weekly) {drift_s:.2f} s · anomalies {anomalies_s:.2f} s")
-    print(f"  import without schemas {plain_s:.2f} s ({n / plain_s:,.0f} events/s); with reject-mode schemas on "
-          f"{len(SCHEMA_OF)} activities ({validated:,} events validated) {schema_s:.2f} s "
-          f"({n / schema_s:,.0f} events/s); ratio {schema_s / plain_s:.2f}x; "
-          f"{report.reasons.get('schema_violation', 0):,} rejected as schema_violation")
+    print(
+        f"  catalog {catalog_s:.2f} s · drift (weekly) {drift_s:.2f} s · anomalies {anomalies_s:.2f} s"
+    )
+    print(
+        f"  import without schemas {plain_s:.2f} s ({n / plain_s:,.0f} events/s); with reject-mode schemas on "
+        f"{len(SCHEMA_OF)} activities ({validated:,} events validated) {schema_s:.2f} s "
+        f"({n / schema_s:,.0f} events/s); ratio {schema_s / plain_s:.2f}x; "
+        f"{report.reasons.get('schema_violation', 0):,} rejected as schema_violation"
+    )
 
 
 if __name__ == "__main__":

@@ -68,17 +68,21 @@ class Series:
         return self.start + timedelta(days=i)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"activity": self.activity, "start": self.start.isoformat(), "counts": self.counts,
-                "expected": [None if e is None else round(e, 2) for e in self.expected],
-                "findings": self.findings}
+        return {
+            "activity": self.activity,
+            "start": self.start.isoformat(),
+            "counts": self.counts,
+            "expected": [None if e is None else round(e, 2) for e in self.expected],
+            "findings": self.findings,
+        }
 
 
 def expected_at(clean: list[float], origin: int, day: int) -> float | None:
     """E for ``day`` from the counts before ``origin`` (``origin == day`` for an ordinary day)."""
     if origin < MIN_HISTORY_DAYS:
         return None
-    level = clean[origin - LEVEL_DAYS if origin >= LEVEL_DAYS else 0:origin]
-    window = clean[max(0, origin - WEEKDAY_DAYS):origin]
+    level = clean[origin - LEVEL_DAYS if origin >= LEVEL_DAYS else 0 : origin]
+    window = clean[max(0, origin - WEEKDAY_DAYS) : origin]
     lo = max(0, origin - WEEKDAY_DAYS)
     same = [clean[i] for i in range(lo, origin) if (day - i) % 7 == 0]
     mean = sum(window) / len(window)
@@ -143,7 +147,7 @@ def _silences(series: Series, clean: list[float]) -> list[dict[str, Any]]:
         frozen = [expected_at(clean, d, i) or 0.0 for i in range(d, end + 1)]
         total = sum(frozen)
         if total / phi >= SILENCE_SCORE:
-            series.expected[d:end + 1] = frozen
+            series.expected[d : end + 1] = frozen
             kind = "stopped" if end == len(xs) - 1 else "drop"
             run = _finding(series, kind, d, end, 0, total, total / phi)
             out.append({**run, "_first": d, "_last": end})
@@ -155,7 +159,9 @@ def _public(run: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in run.items() if not k.startswith("_")}
 
 
-def _finding(series: Series, kind: str, first: int, last: int, observed: int, expected: float, score: float) -> dict[str, Any]:
+def _finding(
+    series: Series, kind: str, first: int, last: int, observed: int, expected: float, score: float
+) -> dict[str, Any]:
     day, last_day = series.day(first), series.day(last)
     span = f"{day.isoformat()}" + (f" to {last_day.isoformat()}" if last != first else "")
     text = {
@@ -163,9 +169,16 @@ def _finding(series: Series, kind: str, first: int, last: int, observed: int, ex
         "drop": f"{observed:,} events vs {expected:,.1f} expected",
         "stopped": f"no events since {day.isoformat()} ({expected:,.0f} expected)",
     }[kind]
-    return {"activity": series.activity, "kind": kind, "day": day.isoformat(), "last_day": last_day.isoformat(),
-            "observed": observed, "expected": round(expected, 1), "score": round(score, 1),
-            "message": f"{kind} {span}: {text}" if kind != "stopped" else f"stopped: {text}"}
+    return {
+        "activity": series.activity,
+        "kind": kind,
+        "day": day.isoformat(),
+        "last_day": last_day.isoformat(),
+        "observed": observed,
+        "expected": round(expected, 1),
+        "score": round(score, 1),
+        "message": f"{kind} {span}: {text}" if kind != "stopped" else f"stopped: {text}",
+    }
 
 
 def end_day(latest: datetime | None, now: datetime, until: date | None) -> date | None:
@@ -189,7 +202,9 @@ def load_series(store: DuckDBStore, *, end: date, activity: str | None = None) -
     for name, days in sorted(by_activity.items()):
         start = min(days)
         length = (end - start).days + 1
-        out.append(Series(name, start, [days.get(start + timedelta(days=i), 0) for i in range(length)]))
+        out.append(
+            Series(name, start, [days.get(start + timedelta(days=i), 0) for i in range(length)])
+        )
     return out
 
 
@@ -211,9 +226,17 @@ def detect_anomalies(
     row = store.fetchone(sql.TS_RANGE_SQL)
     end = end_day(row[1] if row else None, now, until)
     if end is None:
-        return {"end_day": None, "activities": 0, "evaluated_days": 0, "findings": [], "series": [] if include_series else None}
+        return {
+            "end_day": None,
+            "activities": 0,
+            "evaluated_days": 0,
+            "findings": [],
+            "series": [] if include_series else None,
+        }
     series = [score_series(s) for s in load_series(store, end=end, activity=activity)]
-    findings = sorted((f for s in series for f in s.findings), key=lambda f: (f["day"], f["activity"]))
+    findings = sorted(
+        (f for s in series for f in s.findings), key=lambda f: (f["day"], f["activity"])
+    )
     result: dict[str, Any] = {
         "end_day": end.isoformat(),
         "activities": len(series),

@@ -1,7 +1,7 @@
 """The activity catalog: what every activity in the stream is, how much of it there is, and what its
 feature_json holds. The spec's "Document all activities", computed from the store.
 
-Every number is an exact count over ``activities`` (the example values are approximate top values):
+Every number is an exact count over ``activities``:
 
 - ``events``, ``actors`` (distinct ``coalesce(customer, anonymous_customer_id)``),
   ``events_without_actor``, ``first_seen`` / ``last_seen``;
@@ -10,7 +10,8 @@ Every number is an exact count over ``activities`` (the example values are appro
 - ``revenue``: ``total`` = sum of revenue_impact (null when no event has one), ``events`` with one;
 - ``features``: per top-level feature_json key, ``present`` (events that have the key), ``filled``
   (present and not JSON null), ``fill_rate`` = filled / events, ``types`` (JSON type -> events) and up
-  to three example values (JSON text, cut to 80 characters);
+  to three example values: the most frequent non-null values in a deterministic sample of about
+  5,000 events per activity (JSON text, cut to 80 characters);
 - ``description`` (user-written, ``describe_activity``) and the registered ``schema`` if any.
 
 Activities that have a description but no events yet are listed too, with zero events.
@@ -41,21 +42,20 @@ def _iso(value: datetime | date | None) -> str | None:
 def feature_profiles(store: DuckDBStore) -> dict[str, list[dict[str, Any]]]:
     """Per activity, its feature keys with counts by JSON type and example values (not rates)."""
     by_key: dict[tuple[str, str], dict[str, Any]] = {}
-    for activity, key, duck_type, n, examples in store.fetchall(sql.KEY_PROFILE_SQL):
-        entry = by_key.setdefault((activity, key), {"key": key, "present": 0, "filled": 0,
-                                                    "types": {}, "_examples": []})
+    for activity, key, duck_type, n in store.fetchall(sql.KEY_PROFILE_SQL):
+        entry = by_key.setdefault(
+            (activity, key), {"key": key, "present": 0, "filled": 0, "types": {}, "examples": []}
+        )
         json_type = sql.JSON_TYPES.get(duck_type, duck_type.lower())
         entry["types"][json_type] = entry["types"].get(json_type, 0) + n
         entry["present"] += n
         if json_type != "null":
             entry["filled"] += n
-            entry["_examples"].append((n, examples))
+    for activity, key, value in store.fetchall(sql.EXAMPLES_SQL):
+        if (activity, key) in by_key:
+            by_key[activity, key]["examples"].append(_example(value))
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for (activity, _key), entry in sorted(by_key.items()):
-        picked: list[str] = []
-        for _n, examples in sorted(entry.pop("_examples"), key=lambda p: -p[0]):
-            picked += [_example(e) for e in examples if _example(e) not in picked]
-        entry["examples"] = picked[: sql.EXAMPLES_PER_KEY]
         entry["types"] = dict(sorted(entry["types"].items(), key=lambda t: (-t[1], t[0])))
         out[activity].append(entry)
     return out
@@ -74,8 +74,13 @@ def _daily_volume(days: list[tuple[date, int]], events: int) -> dict[str, Any]:
         return {"mean": 0.0, "max": 0, "busiest_day": None, "active_days": 0, "span_days": 0}
     span = (days[-1][0] - days[0][0]).days + 1
     busiest = max(days, key=lambda d: (d[1], -d[0].toordinal()))
-    return {"mean": round(events / span, 2), "max": busiest[1], "busiest_day": busiest[0].isoformat(),
-            "active_days": len(days), "span_days": span}
+    return {
+        "mean": round(events / span, 2),
+        "max": busiest[1],
+        "busiest_day": busiest[0].isoformat(),
+        "active_days": len(days),
+        "span_days": span,
+    }
 
 
 def _with_rates(features: list[dict[str, Any]], events: int) -> list[dict[str, Any]]:
@@ -124,19 +129,30 @@ def list_activities(store: DuckDBStore, *, include_daily: bool = False) -> list[
     return rows
 
 
-def _empty_row(name: str, description: str, schema: dict[str, str] | None, include_daily: bool) -> dict[str, Any]:
+def _empty_row(
+    name: str, description: str, schema: dict[str, str] | None, include_daily: bool
+) -> dict[str, Any]:
     row: dict[str, Any] = {
-        "activity": name, "description": description, "events": 0, "actors": 0,
-        "events_without_actor": 0, "first_seen": None, "last_seen": None,
-        "daily_volume": _daily_volume([], 0), "revenue": {"total": None, "events": 0},
-        "features": [], "schema": schema,
+        "activity": name,
+        "description": description,
+        "events": 0,
+        "actors": 0,
+        "events_without_actor": 0,
+        "first_seen": None,
+        "last_seen": None,
+        "daily_volume": _daily_volume([], 0),
+        "revenue": {"total": None, "events": 0},
+        "features": [],
+        "schema": schema,
     }
     if include_daily:
         row["daily"] = []
     return row
 
 
-def describe_activity(store: DuckDBStore, activity: str, description: str, *, now: datetime) -> None:
+def describe_activity(
+    store: DuckDBStore, activity: str, description: str, *, now: datetime
+) -> None:
     """Set the description of ``activity``; an empty (or blank) text removes it."""
     check_activity_name(activity)
     text = description.strip()

@@ -47,9 +47,16 @@ def _md_cell(text: Any) -> str:
 
 def to_markdown(rows: list[dict[str, Any]], *, title: str = "Activity catalog") -> str:
     """The catalog as a Markdown document: a summary table, then one section per activity."""
-    out = [f"# {title}", "", f"{len(rows)} activities, {sum(r['events'] for r in rows):,} events.", ""]
-    out += ["| activity | events | actors | first seen | last seen | events/day | revenue | description |",
-            "|---|---:|---:|---|---|---:|---:|---|"]
+    out = [
+        f"# {title}",
+        "",
+        f"{len(rows)} activities, {sum(r['events'] for r in rows):,} events.",
+        "",
+    ]
+    out += [
+        "| activity | events | actors | first seen | last seen | events/day | revenue | description |",
+        "|---|---:|---:|---|---|---:|---:|---|",
+    ]
     for r in rows:
         out.append(
             f"| `{r['activity']}` | {r['events']:,} | {r['actors']:,} | {_minute(r['first_seen'])} | "
@@ -69,14 +76,18 @@ def to_markdown(rows: list[dict[str, Any]], *, title: str = "Activity catalog") 
             f"({v['active_days']} with events), busiest {v['busiest_day']} ({v['max']:,})."
         )
         if r["revenue"]["events"]:
-            out.append(f"- Revenue: {_num(r['revenue']['total'])} over {r['revenue']['events']:,} events.")
+            out.append(
+                f"- Revenue: {_num(r['revenue']['total'])} over {r['revenue']['events']:,} events."
+            )
         if r["schema"]:
             out.append(f"- Feature schema: `{r['schema']['name']}` ({r['schema']['mode']}).")
         if r["features"]:
             out += ["", "| key | types | fill rate | examples |", "|---|---|---:|---|"]
             for f in r["features"]:
                 examples = ", ".join(f"`{_md_cell(e)}`" for e in f["examples"])
-                out.append(f"| `{_md_cell(f['key'])}` | {_types(f['types'])} | {_pct(f['fill_rate'])} | {examples} |")
+                out.append(
+                    f"| `{_md_cell(f['key'])}` | {_types(f['types'])} | {_pct(f['fill_rate'])} | {examples} |"
+                )
     return "\n".join(out) + "\n"
 
 
@@ -87,17 +98,23 @@ def _daily_values(r: dict[str, Any]) -> list[int]:
     first = date.fromisoformat(daily[0][0])
     last = date.fromisoformat(daily[-1][0])
     by_day = {d: n for d, n in daily}
-    return [by_day.get((first + timedelta(days=i)).isoformat(), 0) for i in range((last - first).days + 1)]
+    return [
+        by_day.get((first + timedelta(days=i)).isoformat(), 0)
+        for i in range((last - first).days + 1)
+    ]
 
 
 def to_html(rows: list[dict[str, Any]], *, title: str = "Activity catalog") -> str:
     """The catalog as one self-contained HTML page."""
     e = escape
-    out = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{e(title)}</title>",
-           f"<style>{CSS}</style></head><body>", f"<h1>{e(title)}</h1>",
-           f"<p>{len(rows)} activities, {sum(r['events'] for r in rows):,} events.</p>",
-           "<table><tr><th>activity</th><th>events</th><th>actors</th><th>first seen</th><th>last seen</th>"
-           "<th>events/day</th><th>daily events</th><th>revenue</th><th>description</th></tr>"]
+    out = [
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{e(title)}</title>",
+        f"<style>{CSS}</style></head><body>",
+        f"<h1>{e(title)}</h1>",
+        f"<p>{len(rows)} activities, {sum(r['events'] for r in rows):,} events.</p>",
+        "<table><tr><th>activity</th><th>events</th><th>actors</th><th>first seen</th><th>last seen</th>"
+        "<th>events/day</th><th>daily events</th><th>revenue</th><th>description</th></tr>",
+    ]
     for r in rows:
         out.append(
             f"<tr><td><a href='#{e(r['activity'])}'><code>{e(r['activity'])}</code></a></td>"
@@ -116,16 +133,29 @@ def to_html(rows: list[dict[str, Any]], *, title: str = "Activity catalog") -> s
 def _html_section(r: dict[str, Any]) -> list[str]:
     e = escape
     v = r["daily_volume"]
-    out = [f"<h2 id='{e(r['activity'])}'><code>{e(r['activity'])}</code>"
-           + (f" <span class='badge'>schema {e(r['schema']['name'])} · {e(r['schema']['mode'])}</span>" if r["schema"] else "")
-           + "</h2>"]
-    out.append(f"<p class='desc'>{e(r['description'])}</p>" if r["description"]
-               else f"<p class='muted'>No description yet: <code>activityschema catalog describe {e(r['activity'])} \"…\"</code></p>")
+    out = [
+        f"<h2 id='{e(r['activity'])}'><code>{e(r['activity'])}</code>"
+        + (
+            f" <span class='badge'>schema {e(r['schema']['name'])} · {e(r['schema']['mode'])}</span>"
+            if r["schema"]
+            else ""
+        )
+        + "</h2>"
+    ]
+    out.append(
+        f"<p class='desc'>{e(r['description'])}</p>"
+        if r["description"]
+        else f"<p class='muted'>No description yet: <code>activityschema catalog describe {e(r['activity'])} \"…\"</code></p>"
+    )
     out.append(
         f"<p>{r['events']:,} events from {r['actors']:,} actors · first {e(str(r['first_seen']))} · last "
         f"{e(str(r['last_seen']))}<br>{v['mean']:,} events/day over {v['span_days']} days "
         f"({v['active_days']} with events), busiest {e(str(v['busiest_day']))} ({v['max']:,})"
-        + (f"<br>revenue {e(_num(r['revenue']['total']))} over {r['revenue']['events']:,} events" if r["revenue"]["events"] else "")
+        + (
+            f"<br>revenue {e(_num(r['revenue']['total']))} over {r['revenue']['events']:,} events"
+            if r["revenue"]["events"]
+            else ""
+        )
         + "</p>"
     )
     out.append(sparkline_svg(_daily_values(r), width=600, height=60))
@@ -133,7 +163,9 @@ def _html_section(r: dict[str, Any]) -> list[str]:
         out.append("<table><tr><th>key</th><th>types</th><th>fill rate</th><th>examples</th></tr>")
         for f in r["features"]:
             examples = " ".join(f"<code>{e(x)}</code>" for x in f["examples"])
-            out.append(f"<tr><td><code>{e(f['key'])}</code></td><td>{e(_types(f['types']))}</td>"
-                       f"<td class='n'>{_pct(f['fill_rate'])}</td><td>{examples}</td></tr>")
+            out.append(
+                f"<tr><td><code>{e(f['key'])}</code></td><td>{e(_types(f['types']))}</td>"
+                f"<td class='n'>{_pct(f['fill_rate'])}</td><td>{examples}</td></tr>"
+            )
         out.append("</table>")
     return out

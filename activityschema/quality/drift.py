@@ -84,7 +84,12 @@ def _as_date(value: datetime | date) -> date:
 
 
 def load_windows(
-    store: DuckDBStore, *, window: str, activity: str | None, since: datetime | None, until: datetime | None
+    store: DuckDBStore,
+    *,
+    window: str,
+    activity: str | None,
+    since: datetime | None,
+    until: datetime | None,
 ) -> dict[str, list[Window]]:
     """Per activity, its windows with events (in order) and their key profiles."""
     params = [_check_window(window), since or FAR_PAST, until or FAR_FUTURE, activity, activity]
@@ -113,7 +118,7 @@ def appearances(seq: Counts) -> list[tuple[int, int, float]]:
     """``(onset, detected_in, p)`` for each significant appearance in ``seq`` (see the docstring)."""
     out = []
     for i in range(1, len(seq)):
-        ref = seq[max(0, i - REFERENCE_WINDOWS):i]
+        ref = seq[max(0, i - REFERENCE_WINDOWS) : i]
         if seq[i][1] == 0 or any(k for _, k in ref):
             continue
         n_ref, n_after, k_after = sum(n for n, _ in ref), 0, 0
@@ -131,7 +136,7 @@ def disappearances(seq: Counts) -> list[tuple[int, int, float]]:
     for i in range(1, len(seq)):
         if seq[i][1] != 0 or seq[i - 1][1] == 0:
             continue
-        ref = seq[max(0, i - REFERENCE_WINDOWS):i]
+        ref = seq[max(0, i - REFERENCE_WINDOWS) : i]
         n_ref, k_ref, n_absent = sum(n for n, _ in ref), sum(k for _, k in ref), 0
         for j in range(i, min(len(seq), i + REFERENCE_WINDOWS)):
             if seq[j][1]:
@@ -143,9 +148,19 @@ def disappearances(seq: Counts) -> list[tuple[int, int, float]]:
     return out
 
 
-def _finding(activity: str, kind: str, key: str, w: Window, baseline: str, message: str, **detail: Any) -> dict[str, Any]:
-    return {"activity": activity, "kind": kind, "key": key, "window_start": w.start.isoformat(),
-            "window_events": w.events, "baseline": baseline, "message": message, "detail": detail}
+def _finding(
+    activity: str, kind: str, key: str, w: Window, baseline: str, message: str, **detail: Any
+) -> dict[str, Any]:
+    return {
+        "activity": activity,
+        "kind": kind,
+        "key": key,
+        "window_start": w.start.isoformat(),
+        "window_events": w.events,
+        "baseline": baseline,
+        "message": message,
+        "detail": detail,
+    }
 
 
 def _pool_types(windows: list[Window], key: str) -> dict[str, int]:
@@ -161,17 +176,37 @@ def key_findings(activity: str, windows: list[Window], key: str) -> list[dict[st
     seq = [(w.events, w.present(key)) for w in windows]
     found = []
     for i, j, p in appearances(seq):
-        k = sum(c for _, c in seq[i:j + 1])
-        n = sum(c for c, _ in seq[i:j + 1])
-        found.append(_finding(activity, "new_key", key, windows[i], "previous_windows",
-                              f"new key '{key}': in {k:,} of {n:,} events since {windows[i].start}",
-                              detected_in=windows[j].start.isoformat(), events_with_key=k, events=n, p_value=p))
+        k = sum(c for _, c in seq[i : j + 1])
+        n = sum(c for c, _ in seq[i : j + 1])
+        found.append(
+            _finding(
+                activity,
+                "new_key",
+                key,
+                windows[i],
+                "previous_windows",
+                f"new key '{key}': in {k:,} of {n:,} events since {windows[i].start}",
+                detected_in=windows[j].start.isoformat(),
+                events_with_key=k,
+                events=n,
+                p_value=p,
+            )
+        )
     for i, j, p in disappearances(seq):
-        ref = seq[max(0, i - REFERENCE_WINDOWS):i]
-        found.append(_finding(activity, "vanished_key", key, windows[i], "previous_windows",
-                              f"key '{key}' vanished (was in {sum(k for _, k in ref):,} of "
-                              f"{sum(n for n, _ in ref):,} events before)",
-                              detected_in=windows[j].start.isoformat(), p_value=p))
+        ref = seq[max(0, i - REFERENCE_WINDOWS) : i]
+        found.append(
+            _finding(
+                activity,
+                "vanished_key",
+                key,
+                windows[i],
+                "previous_windows",
+                f"key '{key}' vanished (was in {sum(k for _, k in ref):,} of "
+                f"{sum(n for n, _ in ref):,} events before)",
+                detected_in=windows[j].start.isoformat(),
+                p_value=p,
+            )
+        )
     return found
 
 
@@ -186,12 +221,22 @@ def type_findings(activity: str, windows: list[Window], key: str) -> list[dict[s
                 by_onset[i] = (j, p)
     found = []
     for i, (j, p) in sorted(by_onset.items()):
-        before = _pool_types(windows[max(0, i - REFERENCE_WINDOWS):i], key)
-        after = _pool_types(windows[i:j + 1], key)
-        found.append(_finding(activity, "type_change", key, windows[i], "previous_windows",
-                              f"'{key}' type {_types(before)} -> {_types(after)}",
-                              detected_in=windows[j].start.isoformat(), types_before=before,
-                              types_after=after, p_value=p))
+        before = _pool_types(windows[max(0, i - REFERENCE_WINDOWS) : i], key)
+        after = _pool_types(windows[i : j + 1], key)
+        found.append(
+            _finding(
+                activity,
+                "type_change",
+                key,
+                windows[i],
+                "previous_windows",
+                f"'{key}' type {_types(before)} -> {_types(after)}",
+                detected_in=windows[j].start.isoformat(),
+                types_before=before,
+                types_after=after,
+                p_value=p,
+            )
+        )
     return found
 
 
@@ -206,7 +251,11 @@ def compare_windows(activity: str, windows: list[Window]) -> list[dict[str, Any]
 
 def _types(types: dict[str, int]) -> str:
     total = sum(types.values()) or 1
-    return "{" + ", ".join(f"{t} {n / total:.0%}" for t, n in sorted(types.items(), key=lambda x: -x[1])) + "}"
+    return (
+        "{"
+        + ", ".join(f"{t} {n / total:.0%}" for t, n in sorted(types.items(), key=lambda x: -x[1]))
+        + "}"
+    )
 
 
 def _schema_types(prop: Any) -> set[str] | None:
@@ -216,7 +265,9 @@ def _schema_types(prop: Any) -> set[str] | None:
     return {TYPE_CLASSES.get(t, t) for t in types if isinstance(t, str)}
 
 
-def compare_schema(activity: str, windows: list[Window], schema: dict[str, Any]) -> list[dict[str, Any]]:
+def compare_schema(
+    activity: str, windows: list[Window], schema: dict[str, Any]
+) -> list[dict[str, Any]]:
     """Findings of an activity's windows against its registered schema (aggregated over windows)."""
     props = schema.get("properties")
     if not isinstance(props, dict) or not windows:
@@ -240,7 +291,10 @@ def compare_schema(activity: str, windows: list[Window], schema: dict[str, Any])
         for key in required:
             if (missing := w.events - w.present(key)) > 0:
                 hit("missing_required_key", key, w, missing)
-    return [_schema_finding(activity, kind, key, h) for (kind, key), h in sorted(hits.items(), key=lambda x: (x[1]["first"].start, x[0]))]
+    return [
+        _schema_finding(activity, kind, key, h)
+        for (kind, key), h in sorted(hits.items(), key=lambda x: (x[1]["first"].start, x[0]))
+    ]
 
 
 def _schema_finding(activity: str, kind: str, key: str, h: dict[str, Any]) -> dict[str, Any]:
@@ -250,8 +304,17 @@ def _schema_finding(activity: str, kind: str, key: str, h: dict[str, Any]) -> di
         "type_mismatch": f"'{key}' has {detail.get('found')} values; the schema allows {detail.get('expected')}",
         "missing_required_key": f"required key '{key}' is missing",
     }[kind]
-    return _finding(activity, kind, key, h["first"], "schema", f"{text} ({h['events']} events)",
-                    events=h["events"], last_window_start=h["last"].start.isoformat(), **detail)
+    return _finding(
+        activity,
+        kind,
+        key,
+        h["first"],
+        "schema",
+        f"{text} ({h['events']} events)",
+        events=h["events"],
+        last_window_start=h["last"].start.isoformat(),
+        **detail,
+    )
 
 
 def detect_drift(
@@ -269,8 +332,12 @@ def detect_drift(
     message, detail``.
     """
     data = load_windows(store, window=window, activity=activity, since=since, until=until)
-    schemas = {a: json.loads(text) for a, text in store.fetchall(
-        "SELECT activity, CAST(schema_json AS VARCHAR) FROM feature_schemas")}
+    schemas = {
+        a: json.loads(text)
+        for a, text in store.fetchall(
+            "SELECT activity, CAST(schema_json AS VARCHAR) FROM feature_schemas"
+        )
+    }
     findings: list[dict[str, Any]] = []
     compared = 0
     for name, windows in sorted(data.items()):
@@ -279,7 +346,12 @@ def detect_drift(
         if name in schemas:
             findings += compare_schema(name, windows, schemas[name])
     findings.sort(key=lambda f: (f["window_start"], f["activity"], f["key"], f["kind"]))
-    return {"window": window, "activities": len(data), "windows_compared": compared, "findings": findings}
+    return {
+        "window": window,
+        "activities": len(data),
+        "windows_compared": compared,
+        "findings": findings,
+    }
 
 
 def window_end(start: date, window: str) -> date:

@@ -46,7 +46,9 @@ FROM feature_schemas
 ORDER BY activity
 """
 
-GET_SQL = "SELECT schema_name, CAST(schema_json AS VARCHAR), mode FROM feature_schemas WHERE activity = ?"
+GET_SQL = (
+    "SELECT schema_name, CAST(schema_json AS VARCHAR), mode FROM feature_schemas WHERE activity = ?"
+)
 MODE_SQL = "UPDATE feature_schemas SET mode = ? WHERE activity = ?"
 REMOVE_SQL = "DELETE FROM feature_schemas WHERE activity = ?"
 
@@ -75,7 +77,12 @@ def builtin_schema(name: str) -> dict[str, Any]:
             + suggest(name, list(BUILTIN_SCHEMAS)),
             code="unknown_builtin_schema",
         )
-    text = resources.files(__package__).joinpath("builtin_schemas").joinpath(f"{name}.json").read_text("utf-8")
+    text = (
+        resources.files(__package__)
+        .joinpath("builtin_schemas")
+        .joinpath(f"{name}.json")
+        .read_text("utf-8")
+    )
     schema: dict[str, Any] = json.loads(text)
     return schema
 
@@ -119,14 +126,20 @@ def register_schema(
     check_mode(mode)
     if (schema is None) == (builtin is None):
         raise ValidationError(
-            "Give exactly one of a built-in schema name or a JSON Schema.", code="invalid_feature_schema"
+            "Give exactly one of a built-in schema name or a JSON Schema.",
+            code="invalid_feature_schema",
         )
     if builtin is not None:
         schema, name = builtin_schema(builtin), builtin
     check_schema(schema, activity=activity)
     text = canonical(schema)
     store.execute(UPSERT_SQL, [activity, name or CUSTOM_SCHEMA_NAME, text, mode, now])
-    return {"activity": activity, "schema_name": name or CUSTOM_SCHEMA_NAME, "mode": mode, "registered_at": now}
+    return {
+        "activity": activity,
+        "schema_name": name or CUSTOM_SCHEMA_NAME,
+        "mode": mode,
+        "registered_at": now,
+    }
 
 
 def list_schemas(store: DuckDBStore) -> list[dict[str, Any]]:
@@ -149,7 +162,8 @@ def registered_schema(store: DuckDBStore, activity: str) -> tuple[str, str, str]
     if found is None:
         known = [r["activity"] for r in store.fetch_dicts("SELECT activity FROM feature_schemas")]
         raise NotFoundError(
-            f"No feature schema is registered for activity '{activity}'." + suggest(activity, known),
+            f"No feature schema is registered for activity '{activity}'."
+            + suggest(activity, known),
             code="schema_not_registered",
         )
     return found
@@ -202,5 +216,10 @@ def check_stored(
             failed += n
             if len(samples) < examples:
                 samples.append({"activity_id": example_id, "events": n, "errors": errors})
-    return {"activity": activity, "schema_name": name, "events": checked, "violations": failed,
-            "examples": samples}
+    return {
+        "activity": activity,
+        "schema_name": name,
+        "events": checked,
+        "violations": failed,
+        "examples": samples,
+    }

@@ -21,6 +21,9 @@ JSON_TYPES: dict[str, str] = {
 }
 
 EXAMPLES_PER_KEY = 3
+# Example values come from a deterministic sample of about this many events per activity (chosen by
+# a hash of activity_id), so they cost little on big stores and are the same on every run.
+EXAMPLE_SAMPLE_EVENTS = 5000
 
 # -- catalog --------------------------------------------------------------------------------------
 CATALOG_SQL = """
@@ -44,12 +47,31 @@ GROUP BY ALL
 ORDER BY activity, day
 """
 
-KEY_PROFILE_SQL = f"""
-SELECT a.activity, j.key, j.type, count(*) AS n,
-       approx_top_k(CAST(j.value AS VARCHAR), {EXAMPLES_PER_KEY}) AS examples
+KEY_PROFILE_SQL = """
+SELECT a.activity, j.key, j.type, count(*) AS n
 FROM activities a, json_each(a.feature_json) j
 GROUP BY ALL
 ORDER BY a.activity, j.key, j.type
+"""
+
+# The most frequent non-null values per (activity, key) in the sample; ties by value text.
+EXAMPLES_SQL = f"""
+WITH sizes AS (
+    SELECT activity, greatest(1, count(*) // {EXAMPLE_SAMPLE_EVENTS}) AS modulus
+    FROM activities
+    GROUP BY activity
+), counted AS (
+    SELECT a.activity, j.key, CAST(j.value AS VARCHAR) AS value, count(*) AS n
+    FROM activities a
+    JOIN sizes s ON s.activity = a.activity,
+    json_each(a.feature_json) j
+    WHERE hash(a.activity_id) % s.modulus = 0 AND j.type <> 'NULL'
+    GROUP BY ALL
+)
+SELECT activity, key, value
+FROM counted
+QUALIFY row_number() OVER (PARTITION BY activity, key ORDER BY n DESC, value) <= {EXAMPLES_PER_KEY}
+ORDER BY activity, key, n DESC, value
 """
 
 DESCRIPTIONS_SQL = "SELECT activity, description FROM activity_catalog"

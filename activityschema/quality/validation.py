@@ -12,10 +12,9 @@ import json
 from typing import Any
 
 import referencing.exceptions
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
-from jsonschema.protocols import Validator
-from jsonschema.validators import validator_for
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+from jsonschema.exceptions import SchemaError  # type: ignore[import-untyped]
+from jsonschema.validators import validator_for  # type: ignore[import-untyped]
 
 from ..errors import ValidationError
 
@@ -55,17 +54,17 @@ def check_schema(schema: Any, *, activity: str = "") -> None:
 
 
 @functools.lru_cache(maxsize=VALIDATOR_CACHE_SIZE)
-def compiled(schema_text: str) -> Validator:
+def compiled(schema_text: str) -> Any:
     schema = json.loads(schema_text)
     cls = validator_for(schema, default=Draft202012Validator)
-    return cls(schema)  # type: ignore[no-any-return]
+    return cls(schema)
 
 
 def _short(text: str) -> str:
     return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
 
 
-def violations(validator: Validator, instance: Any) -> list[str]:
+def violations(validator: Any, instance: Any) -> list[str]:
     """Up to ``MAX_ERRORS_SHOWN`` messages ``"$.path: message"``, sorted; empty when valid."""
     try:
         errors = sorted(

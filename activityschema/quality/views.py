@@ -34,8 +34,15 @@ def create_typed_views(store: DuckDBStore) -> list[str]:
 
 def typed_view_columns() -> list[dict[str, Any]]:
     """Every typed view with its pattern, marker keys and ``(column, kind)`` list."""
-    return [{"view": v.name, "pattern": v.pattern, "markers": list(v.markers),
-             "columns": [{"column": k, "kind": kind} for k, kind in v.columns]} for v in TYPED_VIEWS]
+    return [
+        {
+            "view": v.name,
+            "pattern": v.pattern,
+            "markers": list(v.markers),
+            "columns": [{"column": k, "kind": kind} for k, kind in v.columns],
+        }
+        for v in TYPED_VIEWS
+    ]
 
 
 def cast_failures(store: DuckDBStore) -> list[dict[str, Any]]:
@@ -49,6 +56,13 @@ def cast_failures(store: DuckDBStore) -> list[dict[str, Any]]:
         cur = store.fetch_dicts(cast_failures_sql(view, "duckdb"))[0]
         for key, kind in view.columns:
             if kind != JSON:
-                out.append({"view": view.name, "column": key, "kind": kind, "rows": cur["row_count"],
-                            "failed": cur[key]})
+                out.append(
+                    {
+                        "view": view.name,
+                        "column": key,
+                        "kind": kind,
+                        "rows": cur["row_count"],
+                        "failed": cur[key],
+                    }
+                )
     return out

@@ -23,7 +23,14 @@ TEXT, NUMBER, INTEGER, BOOLEAN, JSON = "text", "number", "integer", "boolean", "
 KINDS = (TEXT, NUMBER, INTEGER, BOOLEAN, JSON)
 
 # Columns every typed view starts with, straight from the activities table.
-BASE_COLUMNS = ("activity_id", "ts", "activity", "customer", "anonymous_customer_id", "activity_occurrence")
+BASE_COLUMNS = (
+    "activity_id",
+    "ts",
+    "activity",
+    "customer",
+    "anonymous_customer_id",
+    "activity_occurrence",
+)
 
 # Anything beyond this magnitude (and NaN, which sorts above every number) is not a finite value.
 FINITE_LIMIT = "1e308"
@@ -92,14 +99,14 @@ VIEWS_BY_NAME = {v.name: v for v in TYPED_VIEWS}
 # for integers, integral values. Only engine constants are formatted into the SQL.
 @dataclass(frozen=True)
 class _Dialect:
-    value: str                 # how to read a key: {key}
-    raw_text: str              # {v}: a JSON string, else NULL
-    raw_number: str            # {v}: a number or numeric string as a double, else NULL
-    raw_boolean: str           # {v}: true/false or "true"/"false", else NULL
-    present: str               # {v}: present and not JSON null
-    marker: str                # {v}: the key exists
-    to_integer: str            # {c}: an integral finite double as an integer
-    count_if: str              # {c}: count rows where {c}
+    value: str  # how to read a key: {key}
+    raw_text: str  # {v}: a JSON string, else NULL
+    raw_number: str  # {v}: a number or numeric string as a double, else NULL
+    raw_boolean: str  # {v}: true/false or "true"/"false", else NULL
+    present: str  # {v}: present and not JSON null
+    marker: str  # {v}: the key exists
+    to_integer: str  # {c}: an integral finite double as an integer
+    count_if: str  # {c}: count rows where {c}
 
 
 DUCKDB = _Dialect(
@@ -172,13 +179,17 @@ def view_sql(view: TypedView, dialect: str = "duckdb") -> str:
     raw += [f"        {_raw(d, key, kind)} AS {key}" for key, kind in view.columns]
     raw.append("        feature_json")
     out = [f"    {c}" for c in BASE_COLUMNS]
-    out += [f"    {_final(d, key, kind) or key}" + (f" AS {key}" if _final(d, key, kind) else "")
-            for key, kind in view.columns]
+    out += [
+        f"    {_final(d, key, kind) or key}" + (f" AS {key}" if _final(d, key, kind) else "")
+        for key, kind in view.columns
+    ]
     out.append("    feature_json")
     where = " AND ".join(d.marker.format(v=_value(d, k)) for k in view.markers)
     return (
-        f"CREATE OR REPLACE VIEW {view.name} AS\nSELECT\n" + ",\n".join(out)
-        + "\nFROM (\n    SELECT\n" + ",\n".join(raw)
+        f"CREATE OR REPLACE VIEW {view.name} AS\nSELECT\n"
+        + ",\n".join(out)
+        + "\nFROM (\n    SELECT\n"
+        + ",\n".join(raw)
         + f"\n    FROM activities\n    WHERE {where}\n) raw"
     )
 

@@ -19,8 +19,12 @@ ORDER = 50
 BARS = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 60
 # The built-in pattern each demo activity follows (checked against the stored events).
-PATTERN_OF = {"claude_tool_call": "tool_execution", "button_clicked": "user_interaction",
-              "form_submitted": "user_interaction", "deployment_completed": "system_event"}
+PATTERN_OF = {
+    "claude_tool_call": "tool_execution",
+    "button_clicked": "user_interaction",
+    "form_submitted": "user_interaction",
+    "deployment_completed": "system_event",
+}
 
 
 def show(store: DuckDBStore, console: Console) -> None:
@@ -29,13 +33,17 @@ def show(store: DuckDBStore, console: Console) -> None:
     _drift(store, console)
     _anomalies(store, console)
     _views(store, console)
-    console.print("[dim]More: activityschema catalog --html catalog.html · activityschema quality anomalies "
-                  "--html anomalies.html · activityschema quality drift --markdown drift.md[/dim]")
+    console.print(
+        "[dim]More: activityschema catalog --html catalog.html · activityschema quality anomalies "
+        "--html anomalies.html · activityschema quality drift --markdown drift.md[/dim]"
+    )
 
 
 def _catalog(store: DuckDBStore, console: Console) -> None:
     rows = list_activities(store)
-    table = Table(title=f"Activity catalog: {len(rows)} activities (feature keys with fill rate < 100% marked *)")
+    table = Table(
+        title=f"Activity catalog: {len(rows)} activities (feature keys with fill rate < 100% marked *)"
+    )
     for col in ("activity", "per day", "feature keys", "revenue"):
         table.add_column(col, justify="right" if col in ("per day", "revenue") else "left")
     for r in rows:
@@ -59,17 +67,25 @@ def _schemas(store: DuckDBStore, console: Console) -> None:
 def _drift(store: DuckDBStore, console: Console) -> None:
     report = detect_drift(store, window="week")
     findings = report["findings"]
-    console.print(f"[bold]Schema drift[/bold] ({report['windows_compared']} weekly windows compared): "
-                  f"{len(findings)} finding(s)")
+    console.print(
+        f"[bold]Schema drift[/bold] ({report['windows_compared']} weekly windows compared): "
+        f"{len(findings)} finding(s)"
+    )
     for f in findings:
-        console.print(f"  week of {f['window_start']}  {f['activity']}: {f['kind']} — {f['message']}")
+        console.print(
+            f"  week of {f['window_start']}  {f['activity']}: {f['kind']} — {f['message']}"
+        )
 
 
 def _anomalies(store: DuckDBStore, console: Console) -> None:
-    result = detect_anomalies(store, now=datetime.now(UTC).replace(tzinfo=None), include_series=True)
+    result = detect_anomalies(
+        store, now=datetime.now(UTC).replace(tzinfo=None), include_series=True
+    )
     findings = result["findings"]
-    console.print(f"[bold]Volume anomalies[/bold] ({result['evaluated_days']:,} activity-days up to "
-                  f"{result['end_day']}): {len(findings)} finding(s)")
+    console.print(
+        f"[bold]Volume anomalies[/bold] ({result['evaluated_days']:,} activity-days up to "
+        f"{result['end_day']}): {len(findings)} finding(s)"
+    )
     for f in findings:
         console.print(f"  {f['message']}  ({f['activity']}, score {f['score']})")
     for s in result["series"]:
@@ -81,9 +97,9 @@ def _spark(series: dict[str, Any]) -> str:
     """Daily counts as block characters (max per bucket), flagged buckets in red."""
     counts = series["counts"]
     per = max(1, -(-len(counts) // SPARK_WIDTH))
-    buckets = [max(counts[i:i + per]) for i in range(0, len(counts), per)]
+    buckets = [max(counts[i : i + per]) for i in range(0, len(counts), per)]
     top = max(buckets) or 1
-    flagged = set()
+    flagged: set[int] = set()
     for f in series["findings"]:
         first = _offset(series, f["day"]) // per
         last = _offset(series, f["last_day"]) // per
@@ -107,4 +123,6 @@ def _views(store: DuckDBStore, console: Console) -> None:
         sizes[r["view"]] = r["rows"]
         failed += r["failed"]
     listed = ", ".join(f"{v} {n:,} rows" for v, n in sizes.items())
-    console.print(f"[bold]Typed views[/bold]: {listed}; values that failed their safe cast: {failed:,}")
+    console.print(
+        f"[bold]Typed views[/bold]: {listed}; values that failed their safe cast: {failed:,}"
+    )

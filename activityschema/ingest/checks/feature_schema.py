@@ -60,8 +60,14 @@ QUALIFY row_number() OVER (PARTITION BY t.activity_id ORDER BY t._seq) = 1
 """
 
 HITS_SCHEMA = pa.schema(
-    [("_seq", pa.int64()), ("code", pa.string()), ("field", pa.string()), ("message", pa.string()),
-     ("mode", pa.string()), ("schema_name", pa.string())]
+    [
+        ("_seq", pa.int64()),
+        ("code", pa.string()),
+        ("field", pa.string()),
+        ("message", pa.string()),
+        ("mode", pa.string()),
+        ("schema_name", pa.string()),
+    ]
 )
 
 
@@ -83,7 +89,11 @@ def check(con: duckdb.DuckDBPyConnection, table: str) -> None:
             continue
         message = _message(name, errors)
         for seq in seqs:
-            for col, value in zip(HITS_SCHEMA.names, (seq, REASON_CODE, REASON_FIELD, message, mode, name), strict=True):
+            for col, value in zip(
+                HITS_SCHEMA.names,
+                (seq, REASON_CODE, REASON_FIELD, message, mode, name),
+                strict=True,
+            ):
                 hits[col].append(value)
     if not hits["_seq"]:
         return

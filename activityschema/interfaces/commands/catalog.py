@@ -12,7 +12,7 @@ from rich.table import Table
 from ...errors import NotFoundError, suggest
 from ...quality.catalog import describe_activity, list_activities
 from ...quality.catalog_render import to_html, to_markdown
-from ._common import DbOption, JsonOption, console, open_db, print_json, print_table
+from ._common import DbOption, JsonOption, console, err_console, open_db, print_json, print_table
 
 catalog_app = typer.Typer(
     help="The activity catalog: events, actors, volume, feature keys, revenue and descriptions.",
@@ -45,9 +45,16 @@ def summary_table(rows: list[dict[str, Any]], *, title: str = "Activity catalog"
     if with_description:
         table.add_column("description", max_width=DESCRIPTION_WIDTH)
     for r in rows:
-        cells = [r["activity"], f"{r['events']:,}", f"{r['actors']:,}", (r["first_seen"] or "")[:10],
-                 (r["last_seen"] or "")[:10], f"{r['daily_volume']['mean']:,.1f}", str(len(r["features"])),
-                 "" if r["revenue"]["total"] is None else f"{r['revenue']['total']:,.2f}"]
+        cells = [
+            r["activity"],
+            f"{r['events']:,}",
+            f"{r['actors']:,}",
+            (r["first_seen"] or "")[:10],
+            (r["last_seen"] or "")[:10],
+            f"{r['daily_volume']['mean']:,.1f}",
+            str(len(r["features"])),
+            "" if r["revenue"]["total"] is None else f"{r['revenue']['total']:,.2f}",
+        ]
         if with_schema:
             cells.append(f"{r['schema']['name']} ({r['schema']['mode']})" if r["schema"] else "")
         if with_description:
@@ -60,15 +67,23 @@ def _print_keys(row: dict[str, Any]) -> None:
     print_table(
         f"{row['activity']}: feature_json keys",
         ["key", "types", "fill rate", "examples"],
-        [[f["key"], ", ".join(f"{t} {n:,}" for t, n in f["types"].items()), f"{f['fill_rate']:.1%}",
-          "  ".join(f["examples"])] for f in row["features"]],
+        [
+            [
+                f["key"],
+                ", ".join(f"{t} {n:,}" for t, n in f["types"].items()),
+                f"{f['fill_rate']:.1%}",
+                "  ".join(f["examples"]),
+            ]
+            for f in row["features"]
+        ],
         max_rows=200,
     )
 
 
-def _write(path: str, text: str, what: str) -> None:
+def _write(path: str, text: str, what: str, *, quiet: bool = False) -> None:
+    """Write a report; the note goes to stderr when stdout carries JSON."""
     Path(path).write_text(text, encoding="utf-8")
-    console.print(f"Wrote the {what} to {path}")
+    (err_console if quiet else console).print(f"Wrote the {what} to {path}")
 
 
 @catalog_app.callback()
@@ -76,8 +91,12 @@ def catalog(
     ctx: typer.Context,
     db: str | None = DbOption,
     as_json: bool = JsonOption,
-    markdown: str | None = typer.Option(None, "--markdown", help="Write the catalog as Markdown to this file."),
-    html: str | None = typer.Option(None, "--html", help="Write the catalog as a self-contained HTML page to this file."),
+    markdown: str | None = typer.Option(
+        None, "--markdown", help="Write the catalog as Markdown to this file."
+    ),
+    html: str | None = typer.Option(
+        None, "--html", help="Write the catalog as a self-contained HTML page to this file."
+    ),
     keys: bool = typer.Option(False, "--keys", help="Also print each activity's feature keys."),
 ) -> None:
     """List every activity with its numbers (subcommands: show, describe)."""
@@ -85,13 +104,15 @@ def catalog(
         return
     with open_db(db, read_only=True) as store:
         rows = list_activities(store, include_daily=bool(html))
+    if markdown:
+        _write(markdown, to_markdown(rows), "catalog (Markdown)", quiet=as_json)
+    if html:
+        _write(html, to_html(rows), "catalog (HTML)", quiet=as_json)
     if as_json:
+        for row in rows:
+            row.pop("daily", None)
         print_json(rows)
         return
-    if markdown:
-        _write(markdown, to_markdown(rows), "catalog (Markdown)")
-    if html:
-        _write(html, to_html(rows), "catalog (HTML)")
     if markdown or html:
         return
     console.print(summary_table(rows))
@@ -100,7 +121,9 @@ def catalog(
             if row["features"]:
                 _print_keys(row)
     else:
-        console.print("[dim]Feature keys: activityschema catalog show ACTIVITY (or --keys for all).[/dim]")
+        console.print(
+            "[dim]Feature keys: activityschema catalog show ACTIVITY (or --keys for all).[/dim]"
+        )
 
 
 @catalog_app.command("show")
@@ -114,17 +137,26 @@ def show(
         rows = list_activities(store)
     row = next((r for r in rows if r["activity"] == activity), None)
     if row is None:
-        raise NotFoundError(f"Activity '{activity}' is not in the catalog."
-                            + suggest(activity, [r["activity"] for r in rows]), code="activity_not_found")
+        raise NotFoundError(
+            f"Activity '{activity}' is not in the catalog."
+            + suggest(activity, [r["activity"] for r in rows]),
+            code="activity_not_found",
+        )
     if as_json:
         print_json(row)
         return
     v = row["daily_volume"]
     console.print(f"[bold]{activity}[/bold]  {row['description'] or '[dim](no description)[/dim]'}")
-    console.print(f"{row['events']:,} events · {row['actors']:,} actors · {row['first_seen']} → {row['last_seen']}")
-    console.print(f"{v['mean']:,} events/day over {v['span_days']} days · busiest {v['busiest_day']} ({v['max']:,})")
+    console.print(
+        f"{row['events']:,} events · {row['actors']:,} actors · {row['first_seen']} → {row['last_seen']}"
+    )
+    console.print(
+        f"{v['mean']:,} events/day over {v['span_days']} days · busiest {v['busiest_day']} ({v['max']:,})"
+    )
     if row["revenue"]["events"]:
-        console.print(f"revenue {row['revenue']['total']:,.2f} over {row['revenue']['events']:,} events")
+        console.print(
+            f"revenue {row['revenue']['total']:,.2f} over {row['revenue']['events']:,} events"
+        )
     if row["schema"]:
         console.print(f"feature schema {row['schema']['name']} ({row['schema']['mode']})")
     if row["features"]:
@@ -144,7 +176,9 @@ def describe(
     action = "Removed the description of" if not text.strip() else "Described"
     console.print(f"{action} {activity}.")
     if activity not in known and text.strip():
-        console.print(f"[yellow]note[/yellow]: no events of '{activity}' are stored yet; it is listed with zero events.")
+        console.print(
+            f"[yellow]note[/yellow]: no events of '{activity}' are stored yet; it is listed with zero events."
+        )
 
 
 def register(app: typer.Typer) -> None:
