@@ -34,6 +34,7 @@ from activityschema.store.duckdb import DuckDBStore
 
 CUSTOMERS_DEFAULT = 2000
 SEEDS_DEFAULT = 6
+REPEATS = 3
 NOW = datetime(2027, 1, 1)
 SCHEMA_OF = {
     "claude_tool_call": "tool_execution",
@@ -138,34 +139,44 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def import_seconds(tmp: Path, src: Path, name: str, schemas: bool) -> tuple[float, Any, int]:
+    """Best of ``REPEATS`` imports of ``src`` into fresh stores (with or without schemas)."""
+    best, report, validated = float("inf"), None, 0
+    for k in range(REPEATS):
+        store = DuckDBStore(tmp / f"{name}{k}.duckdb")
+        if schemas:
+            for activity, builtin in SCHEMA_OF.items():
+                register_schema(store, activity, builtin=builtin, mode="reject", now=NOW)
+        report, seconds = timed(lambda s=store: import_file(s, src, now=NOW))
+        best = min(best, seconds)
+        validated = store.fetchone(
+            "SELECT count(*) FROM activities WHERE list_contains(?, activity)", [sorted(SCHEMA_OF)]
+        )[0] + report.reasons.get("schema_violation", 0)
+        store.close()
+    return best, report, validated
+
+
 def costs(tmp: Path, customers: int) -> None:
-    store, n, plain_s = build(tmp, "cost_plain", customers, 99, True)
+    src = tmp / "cost.ndjson"
+    n = write_ndjson(src, seed=99, customers=customers, plant_anomalies=True)
+    plain_s, _, _ = import_seconds(tmp, src, "plain", schemas=False)
+    schema_s, report, validated = import_seconds(tmp, src, "schema", schemas=True)
+    store = DuckDBStore(tmp / "plain0.duckdb")
     _, catalog_s = timed(lambda: list_activities(store))
     _, drift_s = timed(lambda: detect_drift(store))
     _, anomalies_s = timed(lambda: detect_anomalies(store, now=NOW))
     store.close()
-    checked = DuckDBStore(tmp / "cost_schema.duckdb")
-    for activity, builtin in SCHEMA_OF.items():
-        register_schema(checked, activity, builtin=builtin, mode="reject", now=NOW)
-    src = tmp / "cost_plain.ndjson"
-    report, schema_s = timed(lambda: import_file(checked, src, now=NOW))
-    validated = sum(
-        r[0]
-        for r in checked.fetchall(
-            "SELECT count(*) FROM activities WHERE activity IN (SELECT activity FROM feature_schemas)"
-        )
-    )
-    validated += report.reasons.get("schema_violation", 0)
-    checked.close()
-    print(f"\ncosts on {n:,} events:")
+    rejected = report.reasons.get("schema_violation", 0)
+    print(f"\ncosts on {n:,} events (imports: best of {REPEATS}):")
     print(
         f"  catalog {catalog_s:.2f} s · drift (weekly) {drift_s:.2f} s · anomalies {anomalies_s:.2f} s"
     )
     print(
-        f"  import without schemas {plain_s:.2f} s ({n / plain_s:,.0f} events/s); with reject-mode schemas on "
-        f"{len(SCHEMA_OF)} activities ({validated:,} events validated) {schema_s:.2f} s "
+        f"  import without schemas {plain_s:.2f} s ({n / plain_s:,.0f} events/s); with reject-mode "
+        f"schemas on {len(SCHEMA_OF)} activities ({validated:,} events validated) {schema_s:.2f} s "
         f"({n / schema_s:,.0f} events/s); ratio {schema_s / plain_s:.2f}x; "
-        f"{report.reasons.get('schema_violation', 0):,} rejected as schema_violation"
+        f"{rejected:,} rejected as schema_violation; validation "
+        f"{max(schema_s - plain_s, 0) / max(validated, 1) * 1e6:,.0f} µs per validated event"
     )
 
 

@@ -3,7 +3,7 @@
 Cost: with no schema in ``warn`` or ``reject`` mode this is one query on the tiny
 ``feature_schemas`` table. Otherwise the rows of the batch whose activity has a schema are grouped
 by feature_json text and each distinct text is validated once in Python with ``jsonschema``
-(typically 10-50 µs per distinct value; see ``bench/bench_quality.py``); rows of other activities are
+(roughly 50-100 µs per distinct value; see ``bench/bench_quality.py``); rows of other activities are
 never read.
 
 - ``reject``: every failing row gets the reason ``schema_violation`` (field ``feature_json``; the
