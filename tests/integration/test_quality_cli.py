@@ -99,6 +99,9 @@ def test_schema_commands(db, tmp_path):
     assert "invalid_feature_schema" in one_line_error(
         "quality", "schema", "register", "form_submitted", "--file", str(bad), "--db", db
     )
+    ok(
+        "quality", "schema", "remove", "claude_tool_call", "--db", db
+    )  # later tests expect no schema
 
 
 def test_drift_command(db, tmp_path):

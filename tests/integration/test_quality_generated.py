@@ -166,3 +166,22 @@ def test_drift_rejects_unknown_windows(planted):
         match="Drift window 'fortnight' is not allowed. Use one of: day, week, month",
     ):
         detect_drift(planted, window="fortnight")
+
+
+def test_drift_against_a_registered_schema(planted):
+    from activityschema.quality.schemas import register_schema, remove_schema
+
+    register_schema(planted, "claude_tool_call", builtin="tool_execution", mode="off", now=NOW)
+    try:
+        findings = detect_drift(planted, activity="claude_tool_call")["findings"]
+    finally:
+        remove_schema(planted, "claude_tool_call")
+    by_baseline = {(f["baseline"], f["kind"], f["key"]): f for f in findings}
+    mismatch = by_baseline[("schema", "type_mismatch", "duration_ms")]
+    strings = planted.fetchone(
+        "SELECT count(*) FROM activities WHERE activity = 'claude_tool_call' "
+        "AND json_type(feature_json, '$.duration_ms') = 'VARCHAR'"
+    )[0]
+    assert mismatch["detail"]["events"] == strings and mismatch["detail"]["found"] == "string"
+    assert ("previous_windows", "type_change", "duration_ms") in by_baseline
+    assert len(findings) == 2
