@@ -18,6 +18,7 @@ from ...store.duckdb import DuckDBStore
 ORDER = 50
 BARS = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 60
+SPARK_MIN_WIDTH = 20
 # The built-in pattern each demo activity follows (checked against the stored events).
 PATTERN_OF = {
     "claude_tool_call": "tool_execution",
@@ -88,15 +89,17 @@ def _anomalies(store: DuckDBStore, console: Console) -> None:
     )
     for f in findings:
         console.print(f"  {f['message']}  ({f['activity']}, score {f['score']})")
-    for s in result["series"]:
-        if s["findings"]:
-            console.print(f"  {s['activity']:<18} {_spark(s)}")
+    flagged = [s for s in result["series"] if s["findings"]]
+    pad = max((len(s["activity"]) for s in flagged), default=0)
+    width = max(SPARK_MIN_WIDTH, min(SPARK_WIDTH, console.width - pad - 4))
+    for s in flagged:
+        console.print(f"  {s['activity']:<{pad}} {_spark(s, width)}")
 
 
-def _spark(series: dict[str, Any]) -> str:
+def _spark(series: dict[str, Any], width: int) -> str:
     """Daily counts as block characters (max per bucket), flagged buckets in red."""
     counts = series["counts"]
-    per = max(1, -(-len(counts) // SPARK_WIDTH))
+    per = max(1, -(-len(counts) // width))
     buckets = [max(counts[i : i + per]) for i in range(0, len(counts), per)]
     top = max(buckets) or 1
     flagged: set[int] = set()
