@@ -145,6 +145,24 @@ class Runtime:
         thread.start()
         self._threads.append(thread)
 
+    def start_loader(self) -> bool:
+        """Run the spool loader in this process when it is installed (issue 3); it reports the
+        actors each batch touched through ``refresh_contexts``/``load_batches``, which the poller
+        turns into context refreshes. Returns whether a loader runs."""
+        try:
+            from ..ingest.loader import Loader  # type: ignore[import-not-found]
+        except ImportError:
+            log.info("no spool loader installed: events are written directly to the store")
+            return False
+        try:
+            self.loader = Loader(self.store)
+            self.loader.start()
+        except Exception:
+            log.exception("the spool loader could not start; events are written directly to the store")
+            self.loader = None
+            return False
+        return True
+
     # -- metrics --------------------------------------------------------------------------------------------
     def _register_metrics(self) -> None:
         m = self.metrics
@@ -170,6 +188,9 @@ class Runtime:
 
     def close(self) -> None:
         self._stop.set()
+        stop = getattr(self.loader, "stop", None)
+        if callable(stop):
+            stop()
         for thread in self._threads:
             thread.join(timeout=5)
         self.tickets.close()
