@@ -93,7 +93,8 @@ def _check_customers(customers: Iterable[str] | None) -> list[str] | None:
     if customers is None:
         return None
     chosen = sorted(set(customers))
-    if not chosen or len(chosen) > SCOPED_CUSTOMERS_MAX or any(not isinstance(c, str) or not c or len(c) > 255 for c in chosen):
+    malformed = any(not isinstance(c, str) or not c or len(c) > 255 for c in chosen)
+    if not chosen or len(chosen) > SCOPED_CUSTOMERS_MAX or malformed:
         raise ValidationError(f"A key's customers must be 1 to {SCOPED_CUSTOMERS_MAX:,} ids of 1 to 255 characters.",
                               code="invalid_customers")
     return chosen

@@ -98,7 +98,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404:
         return failure(NotFoundError(f"No route {request.method} {request.url.path}.", code="no_route"))
     if exc.status_code == 405:
-        err = ValidationError(f"Method {request.method} is not allowed on {request.url.path}.", code="method_not_allowed")
+        err = ValidationError(f"Method {request.method} is not allowed on {request.url.path}.",
+                              code="method_not_allowed")
         err.status = 405
         return failure(err)
     err = ValidationError(str(exc.detail), code="http_error")

@@ -9,7 +9,15 @@ from starlette.routing import Route
 from ..errors import ValidationError
 from ..memory.atoms import HISTORY_LIMIT_DEFAULT
 from . import operations as ops
-from .http_common import bool_param, in_thread, int_param, json_object, principal_of, runtime_of, success
+from .http_common import (
+    bool_param,
+    in_thread,
+    int_param,
+    json_object,
+    principal_of,
+    runtime_of,
+    success,
+)
 
 INSIGHT_FIELDS = {"subject", "metric", "value", "provenance_query_hash", "ttl"}
 

@@ -27,7 +27,8 @@ def register(server: ActivitySchemaMCP, rt: Runtime, default: Principal | None) 
         anonymous_customer_id: Annotated[str | None, Field(max_length=255)] = None,
         ts: Annotated[str | None, Field(description="ISO 8601 time; default: now (UTC).")] = None,
         feature_json: Annotated[dict[str, Any] | None, Field(description="Activity-specific metadata object.")] = None,
-        revenue_impact: Annotated[float | None, Field(description="Revenue in base currency (may be negative).")] = None,
+        revenue_impact: Annotated[float | None, Field(description="Revenue in base currency (may be negative).")]
+        = None,
         link: Annotated[str | None, Field(max_length=2000, description="Absolute URL of a related resource.")] = None,
         activity_id: Annotated[str | None, Field(description="UUID; generated when omitted. Re-sending the same "
                                                              "event with its id is a harmless duplicate.")] = None,

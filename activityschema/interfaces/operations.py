@@ -52,7 +52,8 @@ def log_events(rt: Runtime, principal: Principal, records: list[Any], *, source:
     principal.require("ingest")
     allowed = principal.customers
     inside = [i for i, r in enumerate(records) if allowed is None or _actor_of(r) in allowed]
-    report = rt.log_events([records[i] for i in inside], source=source) if inside else LoadReport("", source, results=[])
+    report = (rt.log_events([records[i] for i in inside], source=source) if inside
+              else LoadReport("", source, results=[]))
     results: list[dict[str, Any]] = [{}] * len(records)
     for position, result in zip(inside, report.results or [], strict=True):
         results[position] = {**result, "index": position}
@@ -116,7 +117,8 @@ def get_insights(rt: Runtime, principal: Principal, customer: str, *, subject: s
                  limit: int = atoms.HISTORY_LIMIT_DEFAULT) -> dict[str, Any]:
     principal.require("query")
     if history:
-        found = atoms.atom_history(rt.store, customer, subject=subject, metric=metric, limit=limit, scope=principal.scope)
+        found = atoms.atom_history(rt.store, customer, subject=subject, metric=metric, limit=limit,
+                                   scope=principal.scope)
     else:
         found = atoms.latest_atoms(rt.store, customer, subject=subject, metric=metric, scope=principal.scope)
     if not found:

@@ -145,6 +145,18 @@ class Runtime:
         thread.start()
         self._threads.append(thread)
 
+    def warm_contexts_in_background(self) -> None:
+        """Load stored contexts into memory (up to the cache's bound) without delaying start-up."""
+        def warm() -> None:
+            try:
+                log.info("context cache warmed: %d contexts", self.contexts.warm())
+            except Exception:
+                log.exception("warming the context cache failed; contexts load on first read instead")
+
+        thread = threading.Thread(target=warm, name="context-warmer", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
     def start_loader(self) -> bool:
         """Run the spool loader in this process when it is installed (issue 3); it reports the
         actors each batch touched through ``refresh_contexts``/``load_batches``, which the poller

@@ -37,7 +37,10 @@ HISTORY_LIMIT_MAX = 10_000
 ATOM_COLUMNS = ("atom_id, customer_id, subject, metric, CAST(value AS VARCHAR) AS value, provenance_query_hash, "
                 "ts, ttl, expires_at, created_by")
 
-INSERT_SQL = "INSERT INTO insight_atoms VALUES ($atom_id, $customer, $subject, $metric, $value, $hash, $ts, $ttl, $expires_at, $created_by)"
+INSERT_SQL = """
+INSERT INTO insight_atoms
+VALUES ($atom_id, $customer, $subject, $metric, $value, $hash, $ts, $ttl, $expires_at, $created_by)
+"""
 
 LIVE_FILTER = "(expires_at IS NULL OR expires_at > $now)"
 

@@ -42,7 +42,10 @@ from .truncate import fit_context
 log = logging.getLogger(__name__)
 
 CACHE_MAX_ENTRIES_DEFAULT = 200_000
-REFRESH_BATCH = 2000
+REFRESH_BATCH = 5000
+# The refresher waits this long (at most a quarter of max_staleness) after a wake-up so that the
+# customers touched by several loads in a row are rebuilt together: one scan instead of many.
+REFRESH_DEBOUNCE_SECONDS = 0.25
 REFRESH_RETRY_SECONDS = 1.0
 MAX_STALENESS_DEFAULT = 5.0
 
@@ -116,7 +119,8 @@ class ContextCache:
             context, truncated, nbytes = fit_context(context, max_bytes)
         if nbytes < 0:
             nbytes = len(json.dumps(context, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
-        return ContextView(customer_id, entry.stored.version, entry.stored.updated_at, context, stale, truncated, nbytes)
+        stored = entry.stored
+        return ContextView(customer_id, stored.version, stored.updated_at, context, stale, truncated, nbytes)
 
     def _entry(self, customer_id: str) -> tuple[_Entry, bool]:
         with self._lock:
@@ -227,9 +231,10 @@ class ContextCache:
     def _run(self) -> None:
         while not self._closed:
             self._wake.wait()
-            self._wake.clear()
             if self._closed:
                 return
+            time.sleep(min(REFRESH_DEBOUNCE_SECONDS, self.max_staleness / 4))
+            self._wake.clear()
             try:
                 self.refresh_pending()
             except Exception:  # keep serving; retry the batch later

@@ -23,13 +23,12 @@ from ..schema.jsonable import dumps, size_of
 MAX_BYTES_MIN = 128
 MAX_BYTES_MAX = 16 * 1024 * 1024
 TRUNCATION_KEY = "_truncated"
-# Room kept for the "_truncated" marker while dropping (three counters of up to ten digits).
-MARKER_RESERVE = size_of({TRUNCATION_KEY: {"recent_activities": 10**10, "insights": 10**10, "activities": 10**10}}) + 1
 
 
 def check_max_bytes(max_bytes: object) -> int:
     if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or not MAX_BYTES_MIN <= max_bytes <= MAX_BYTES_MAX:
-        raise ValidationError(f"max_bytes must be an integer from {MAX_BYTES_MIN} to {MAX_BYTES_MAX}, got {max_bytes!r}.",
+        raise ValidationError(f"max_bytes must be an integer from {MAX_BYTES_MIN} to {MAX_BYTES_MAX}, "
+                              f"got {max_bytes!r}.",
                               code="invalid_max_bytes")
     return max_bytes
 
@@ -54,7 +53,8 @@ def _drop_plan(ctx: dict[str, Any]) -> list[tuple[str, Any, int]]:
 def _apply(ctx: dict[str, Any], dropped: dict[str, set[Any]]) -> dict[str, Any]:
     out = dict(ctx)
     if dropped["recent_activities"]:
-        out["recent_activities"] = [r for i, r in enumerate(ctx["recent_activities"]) if i not in dropped["recent_activities"]]
+        gone = dropped["recent_activities"]
+        out["recent_activities"] = [r for i, r in enumerate(ctx["recent_activities"]) if i not in gone]
     if dropped["insights"]:
         out["insights"] = [r for i, r in enumerate(ctx["insights"]) if i not in dropped["insights"]]
     if dropped["activities"]:
@@ -72,15 +72,16 @@ def fit_context(context: dict[str, Any], max_bytes: int) -> tuple[dict[str, Any]
     if size <= max_bytes:
         return context, False, size
     dropped: dict[str, set[Any]] = {"recent_activities": set(), "insights": set(), "activities": set()}
-    estimate = size + MARKER_RESERVE
+    estimate = size
     for part, key, freed in _drop_plan(context):
-        if estimate <= max_bytes:
+        dropped[part].add(key)
+        estimate -= freed
+        marker = size_of({TRUNCATION_KEY: {p: len(k) for p, k in dropped.items() if k}}) + 1
+        if estimate + marker <= max_bytes:
             result = _apply(context, dropped)
             real = size_of(result)
             if real <= max_bytes:
                 return result, True, real
-        dropped[part].add(key)
-        estimate -= freed
     result = _apply(context, dropped)
     real = size_of(result)
     if real > max_bytes:

@@ -187,7 +187,8 @@ def test_a_scoped_key_stays_in_its_tenant(api):
     _, client, keys = api
     headers = auth(keys["tenant"])
     response = client.post("/v1/activities", headers=headers, json=[
-        event("visited_page", "2026-01-01T00:00:00Z", "t1", 400), event("visited_page", "2026-01-01T00:00:00Z", "m1", 401)])
+        event("visited_page", "2026-01-01T00:00:00Z", "t1", 400),
+        event("visited_page", "2026-01-01T00:00:00Z", "m1", 401)])
     data = response.json()["data"]
     assert [r["status"] for r in data["results"]] == ["accepted", "rejected"]
     assert data["results"][1]["reasons"][0]["code"] == "out_of_scope" and data["submitted"] == 2
@@ -217,7 +218,8 @@ def test_metrics_in_prometheus_text(api):
     response = client.get("/metrics", headers=auth(keys["query"]))
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
     text = response.text
-    for line in ("# TYPE activityschema_events_ingested_total counter", "# TYPE activityschema_ingest_lag_seconds gauge",
+    for line in ("# TYPE activityschema_events_ingested_total counter",
+                 "# TYPE activityschema_ingest_lag_seconds gauge",
                  "# TYPE activityschema_query_duration_seconds histogram",
                  'activityschema_query_duration_seconds_count{template="activity_catalog"}',
                  'activityschema_http_requests_total{route="post_activities",status="200"}'):

@@ -70,7 +70,8 @@ def test_memory_loop_log_query_remember_recall_explain(rt):
             "activity": "claude_tool_call", "customer": "c1", "ts": "2026-01-01T00:00:00Z",
             "feature_json": {"tool_name": "read_file"}, "activity_id": "00000000-0000-4000-8000-000000000001"}))
         out["now"] = data_of(await c.call_tool("log_event", {"activity": "claude_session_start", "customer": "c1"}))
-        ticket = data_of(await c.call_tool("submit_query", {"template": "customer_events", "params": {"customer": "c1"}}))
+        ticket = data_of(await c.call_tool("submit_query", {"template": "customer_events", 
+                                                            "params": {"customer": "c1"}}))
         result = data_of(await c.call_tool("get_query_result", {"ticket": ticket["ticket"], "wait_seconds": 30}))
         out["result"] = result
         out["atom"] = data_of(await c.call_tool("log_insight", {
@@ -201,7 +202,8 @@ def test_scoped_caller_sees_only_its_customers(rt):
     tenant = Principal("k1", "tenant", frozenset({"query", "ingest"}), frozenset({"c1"}))
 
     async def body(c):
-        ticket = data_of(await c.call_tool("submit_query", {"template": "customer_events", "params": {"customer": "c2"}}))
+        ticket = data_of(await c.call_tool("submit_query", {"template": "customer_events", 
+                                                            "params": {"customer": "c2"}}))
         rows = data_of(await c.call_tool("get_query_result", {"ticket": ticket["ticket"], "wait_seconds": 30}))
         return (error_of(await c.call_tool("get_context", {"customer": "c2"})),
                 error_of(await c.call_tool("log_event", {"activity": "visited_page", "customer": "c2"})),

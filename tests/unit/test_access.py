@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from activityschema.errors import AuthError, NotFoundError, PermissionDenied, ValidationError
-from activityschema.governance.access import KeyRing, authenticate, bearer_token, create_key, list_keys, revoke_key
+from activityschema.governance.access import (
+    KeyRing,
+    authenticate,
+    bearer_token,
+    create_key,
+    list_keys,
+    revoke_key,
+)
 
 
 def test_keys_are_stored_hashed_and_authenticate(store):

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from activityschema.errors import NotFoundError, PermissionDenied
 from activityschema.analytics.runner import Scope
+from activityschema.errors import NotFoundError, PermissionDenied
 from activityschema.ingest.importer import ingest_records
 from activityschema.memory import atoms, context
 from activityschema.memory.cache import ContextCache

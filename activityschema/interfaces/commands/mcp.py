@@ -20,8 +20,9 @@ def mcp(
     db: str | None = DbOption,
     log_file: str | None = typer.Option(None, "--log-file", help="Write logs here instead of stderr."),
     log_level: str = typer.Option("INFO", "--log-level", help="DEBUG, INFO, WARNING or ERROR."),
-    api_key: str | None = typer.Option(None, "--api-key", help=f"Act as this API key (its scopes and customers); "
-                                                                f"default ${API_KEY_ENV}, else the local user (admin)."),
+    api_key: str | None = typer.Option(
+        None, "--api-key",
+        help=f"Act as this API key (its scopes and customers); default ${API_KEY_ENV}, else the local user (admin)."),
 ) -> None:
     """Serve the MCP tools and resources on stdin/stdout."""
     from ...governance.access import LOCAL_ADMIN
@@ -34,6 +35,7 @@ def mcp(
         key = api_key or os.environ.get(API_KEY_ENV)
         principal = rt.keys.authenticate(key) if key else LOCAL_ADMIN
         rt.start_loader()
+        rt.warm_contexts_in_background()
         serve_stdio(rt, principal)
     finally:
         rt.close()

@@ -31,6 +31,7 @@ def serve(
     rt = Runtime.open(db)
     try:
         rt.start_loader()
+        rt.warm_contexts_in_background()
         if not rt.store.fetchone("SELECT 1 FROM api_keys WHERE revoked_at IS NULL LIMIT 1"):
             err_console.print("No API key exists yet: every request will be refused. Stop the server and run "
                               "'activityschema keys create --name admin --scope admin'.")
