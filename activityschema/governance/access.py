@@ -55,6 +55,11 @@ class Principal:
     def scope(self) -> Scope:
         return Scope(self.customers)
 
+    @property
+    def label(self) -> str:
+        """Who ran something, as recorded in provenance (``created_by``, ``run_by``): unique per key."""
+        return self.name if self.key_id == self.name else f"{self.name} [{self.key_id}]"
+
     def allows(self, needed: str) -> bool:
         return "admin" in self.scopes or needed in self.scopes
 

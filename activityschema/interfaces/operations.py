@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..analytics.runner import run_template
-from ..errors import PermissionDenied, ValidationError
+from ..errors import NotFoundError, PermissionDenied, ValidationError
 from ..governance.access import Principal
 from ..ingest.merge import LoadReport
 from ..memory import atoms
@@ -32,6 +32,12 @@ RUNS_SQL = ("SELECT run_at, run_by, row_count, duration_ms FROM provenance_runs 
             "ORDER BY run_at DESC LIMIT $limit")
 RUN_COUNT_SQL = "SELECT count(*) FROM provenance_runs WHERE query_hash = $hash"
 ATOMS_CITING_SQL = "SELECT count(*) FROM insight_atoms WHERE provenance_query_hash = $hash"
+# A scoped key may explain a hash it ran itself, or one cited by an insight about its customers.
+SCOPED_HASH_VISIBLE_SQL = """
+SELECT EXISTS (SELECT 1 FROM provenance_runs WHERE query_hash = $hash AND run_by = $label)
+    OR EXISTS (SELECT 1 FROM insight_atoms
+               WHERE provenance_query_hash = $hash AND customer_id IN (SELECT unnest($customers)))
+"""
 
 
 def _now() -> datetime:
@@ -106,7 +112,7 @@ def log_insight(rt: Runtime, principal: Principal, *, customer: str, subject: st
                 provenance_query_hash: str, ttl: float | None = None) -> dict[str, Any]:
     principal.require("ingest")
     atom = atoms.record_atom(rt.store, customer_id=customer, subject=subject, metric=metric, value=value,
-                             provenance_query_hash=provenance_query_hash, ttl=ttl, created_by=principal.name,
+                             provenance_query_hash=provenance_query_hash, ttl=ttl, created_by=principal.label,
                              scope=principal.scope)
     rt.notify_touched([atom.customer_id])
     return atom.to_dict()
@@ -162,7 +168,7 @@ def run_query(rt: Runtime, principal: Principal, template: str, params: dict[str
     principal.require("query")
     limit = _check_result_bytes(max_bytes)
     started = time.perf_counter()
-    result = run_template(rt.store, template, params or {}, created_by=principal.name, scope=principal.scope)
+    result = run_template(rt.store, template, params or {}, created_by=principal.label, scope=principal.scope)
     rt.observe_query(result.template, time.perf_counter() - started)
     rows, truncated = cap_rows(result.rows(), limit, max_rows)
     return {"template": result.template, "query_hash": result.query_hash, "params": jsonable(result.params),
@@ -173,7 +179,7 @@ def run_query(rt: Runtime, principal: Principal, template: str, params: dict[str
 def submit_query(rt: Runtime, principal: Principal, template: str, params: dict[str, Any] | None, *,
                  client_request_id: str | None = None) -> dict[str, Any]:
     principal.require("query")
-    ticket = rt.tickets.submit(template, params, owner=principal.key_id, scope=principal.scope,
+    ticket = rt.tickets.submit(template, params, owner=principal.label, scope=principal.scope,
                                client_request_id=client_request_id)
     return ticket.summary()
 
@@ -182,7 +188,7 @@ def get_query_result(rt: Runtime, principal: Principal, ticket_id: str, *, max_b
                      max_rows: int | None = None, wait_seconds: float = 0.0) -> dict[str, Any]:
     principal.require("query")
     limit = _check_result_bytes(max_bytes)
-    ticket = rt.tickets.get(ticket_id, owner=principal.key_id, wait_seconds=min(max(wait_seconds, 0.0), 30.0))
+    ticket = rt.tickets.get(ticket_id, owner=principal.label, wait_seconds=min(max(wait_seconds, 0.0), 30.0))
     out: dict[str, Any] = {**ticket.summary(), "query_hash": None, "row_count": None, "rows": [], "truncated": False,
                            "error": ticket.error}
     if ticket.status == "done" and ticket.result is not None:
@@ -193,10 +199,17 @@ def get_query_result(rt: Runtime, principal: Principal, ticket_id: str, *, max_b
 
 
 def explain_provenance(rt: Runtime, principal: Principal, query_hash: str) -> dict[str, Any]:
-    """Which template and parameters produced a hash, when it ran, and which insights cite it."""
+    """Which template and parameters produced a hash, when it ran, and which insights cite it.
+    (Parameters can name customers, so a scoped key sees only hashes it ran or its insights cite.)"""
     principal.require("query")
     if not isinstance(query_hash, str) or not query_hash:
         raise ValidationError("query_hash must be a non-empty string.", code="invalid_query_hash")
+    if principal.customers is not None:
+        visible = rt.store.fetchone(SCOPED_HASH_VISIBLE_SQL, {"hash": query_hash, "label": principal.label,
+                                                              "customers": sorted(principal.customers)})
+        if not (visible and visible[0]):  # the same answer as an unknown hash: nothing leaks
+            raise NotFoundError(f"No query with hash '{query_hash}' is recorded in the provenance chain.",
+                                code="unknown_query_hash")
     entry = chain.lookup(rt.store, query_hash)
     runs = rt.store.fetch_dicts(RUNS_SQL, {"hash": query_hash, "limit": PROVENANCE_RUNS_SHOWN})
     run_count = rt.store.fetchone(RUN_COUNT_SQL, {"hash": query_hash})
@@ -216,5 +229,5 @@ def list_activities(rt: Runtime, principal: Principal) -> dict[str, Any]:
             pass
         else:
             return {"source": "catalog", "activities": jsonable(quality_catalog(rt.store))}
-    result = run_template(rt.store, "activity_catalog", {}, created_by=principal.name, scope=principal.scope)
+    result = run_template(rt.store, "activity_catalog", {}, created_by=principal.label, scope=principal.scope)
     return {"source": "activities", "query_hash": result.query_hash, "activities": jsonable(result.rows())}

@@ -69,7 +69,7 @@ def run_analysis(rt: Runtime, principal: Principal, kind: str, request: dict[str
     limit = _check_result_bytes(max_bytes) if max_bytes is not None else RESULT_MAX_BYTES_DEFAULT
     entry = _entry_point(kind)
     started = time.perf_counter()
-    result = entry(rt.store, request, scope=principal.scope, created_by=principal.name,
+    result = entry(rt.store, request, scope=principal.scope, created_by=principal.label,
                    now=datetime.now(UTC).replace(tzinfo=None))
     rt.observe_query(kind, time.perf_counter() - started)
     body = jsonable(result.to_dict())

@@ -9,6 +9,7 @@ import anyio
 import pytest
 from mcp import Client
 
+from activityschema.analytics.runner import run_template
 from activityschema.governance.access import LOCAL_ADMIN, Principal
 from activityschema.interfaces.mcp import build_mcp_server
 from activityschema.interfaces.operations_analytics import ANALYSES
@@ -199,21 +200,29 @@ def test_concurrent_calls_in_one_session(rt):
 def test_scoped_caller_sees_only_its_customers(rt):
     rt.log_events([event("visited_page", "2026-01-01T00:00:00Z", "c1", 1),
                    event("visited_page", "2026-01-01T00:00:00Z", "c2", 2)], source="t")
+    admins_query = run_template(rt.store, "customer_events", {"customer": "c2", "limit": 5}).query_hash
     tenant = Principal("k1", "tenant", frozenset({"query", "ingest"}), frozenset({"c1"}))
 
     async def body(c):
-        ticket = data_of(await c.call_tool("submit_query", {"template": "customer_events", 
+        ticket = data_of(await c.call_tool("submit_query", {"template": "customer_events",
                                                             "params": {"customer": "c2"}}))
         rows = data_of(await c.call_tool("get_query_result", {"ticket": ticket["ticket"], "wait_seconds": 30}))
-        return (error_of(await c.call_tool("get_context", {"customer": "c2"})),
-                error_of(await c.call_tool("log_event", {"activity": "visited_page", "customer": "c2"})),
-                data_of(await c.call_tool("get_context", {"customer": "c1"})),
-                rows, data_of(await c.call_tool("list_activities", {})))
+        return {
+            "context": error_of(await c.call_tool("get_context", {"customer": "c2"})),
+            "log": error_of(await c.call_tool("log_event", {"activity": "visited_page", "customer": "c2"})),
+            "own": data_of(await c.call_tool("get_context", {"customer": "c1"})),
+            "rows": rows,
+            "catalog": data_of(await c.call_tool("list_activities", {})),
+            "explain_own": data_of(await c.call_tool("explain_provenance", {"query_hash": rows["query_hash"]})),
+            "explain_other": error_of(await c.call_tool("explain_provenance", {"query_hash": admins_query})),
+        }
 
-    refused, refused_log, own, rows, catalog = session(rt, body, tenant)
-    assert refused["code"] == "out_of_scope" and refused_log["code"] == "out_of_scope"
-    assert own["customer_id"] == "c1" and rows["rows"] == []
-    assert catalog["activities"][0]["actors"] == 1
+    out = session(rt, body, tenant)
+    assert out["context"]["code"] == "out_of_scope" and out["log"]["code"] == "out_of_scope"
+    assert out["own"]["customer_id"] == "c1" and out["rows"]["rows"] == []
+    assert out["catalog"]["activities"][0]["actors"] == 1
+    assert out["explain_own"]["recent_runs"][0]["run_by"] == "tenant [k1]"
+    assert out["explain_other"]["code"] == "unknown_query_hash"
 
 
 def test_no_principal_means_no_access(rt):
