@@ -55,6 +55,11 @@ class Runtime:
                  max_staleness: float | None = None, background: bool = True, own_store: bool = False) -> None:
         self.store = store
         self.own_store = own_store
+        # DuckDB draws a progress bar on stdout for long queries; over MCP stdio, stdout is the protocol's.
+        # Set on the store's connection, it holds for every cursor taken from it afterwards.
+        if not store.read_only:
+            with store.write() as con:
+                con.execute("SET enable_progress_bar = false")
         self.started_at = time.time()
         self.max_body_bytes = int(resolve("http_max_body_bytes", env=env))
         self.max_batch = int(resolve("http_max_batch", env=env))

@@ -93,6 +93,7 @@ class ContextCache:
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._lock = threading.Lock()
         self._dirty: dict[str, float] = {}  # customer -> when it was invalidated (clock)
+        self._inflight: dict[str, float] = {}  # being rebuilt now (taken from _dirty)
         self._wake = threading.Event()
         self._closed = False
         self.stats = {"hits": 0, "stale_hits": 0, "misses": 0, "sync_refreshes": 0, "background_refreshes": 0}
@@ -157,7 +158,8 @@ class ContextCache:
             current = self._entries.get(stored.customer_id)
             if current is not None and current.stored.version > stored.version:
                 return current  # a newer version arrived meanwhile
-            entry.stale_since = self._dirty.get(stored.customer_id)
+            # A row read while its rebuild is pending or running may predate the new events.
+            entry.stale_since = self._dirty.get(stored.customer_id, self._inflight.get(stored.customer_id))
             self._entries[stored.customer_id] = entry
             self._entries.move_to_end(stored.customer_id)
             while len(self._entries) > self.max_entries:
@@ -200,16 +202,21 @@ class ContextCache:
                     self._entries[actor] = _Entry(stored, len(stored.text.encode("utf-8")), expiry, current.stale_since)
 
     def _rebuild(self, actors: list[str]) -> None:
+        now = self._clock()
         with self._lock:
-            taken = {a: self._dirty.pop(a, None) for a in actors}
+            taken = {a: self._dirty.pop(a, now) for a in actors}
+            self._inflight.update(taken)
         try:
             refresh_contexts(self.store, actors)
         except Exception:
             with self._lock:
                 for actor, since in taken.items():
-                    if since is not None:
-                        self._dirty.setdefault(actor, since)
+                    self._dirty.setdefault(actor, since)
             raise
+        finally:
+            with self._lock:
+                for actor in actors:
+                    self._inflight.pop(actor, None)
         with self._lock:
             for actor in actors:
                 entry = self._entries.get(actor)
