@@ -1,0 +1,1 @@
+"""Governance: access control (API keys, scopes, row scope); more rules arrive with later work."""

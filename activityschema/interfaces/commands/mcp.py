@@ -1,0 +1,45 @@
+"""``activityschema mcp``: serve MCP on stdio (what a desktop assistant launches).
+
+stdout carries only protocol frames; logs go to stderr or ``--log-file``. The process owns the store
+while it runs (one DuckDB writer): other processes should log through the spool or a running
+``activityschema serve``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+from ._common import DbOption
+
+API_KEY_ENV = "ACTIVITYSCHEMA_API_KEY"
+
+
+def mcp(
+    db: str | None = DbOption,
+    log_file: str | None = typer.Option(None, "--log-file", help="Write logs here instead of stderr."),
+    log_level: str = typer.Option("INFO", "--log-level", help="DEBUG, INFO, WARNING or ERROR."),
+    api_key: str | None = typer.Option(
+        None, "--api-key",
+        help=f"Act as this API key (its scopes and customers); default ${API_KEY_ENV}, else the local user (admin)."),
+) -> None:
+    """Serve the MCP tools and resources on stdin/stdout."""
+    from ...governance.access import LOCAL_ADMIN
+    from ..mcp import configure_logging, serve_stdio
+    from ..runtime import Runtime
+
+    configure_logging(log_file, log_level.upper())
+    rt = Runtime.open(db)
+    try:
+        key = api_key or os.environ.get(API_KEY_ENV)
+        principal = rt.keys.authenticate(key) if key else LOCAL_ADMIN
+        rt.start_loader()
+        rt.warm_contexts_in_background()
+        serve_stdio(rt, principal)
+    finally:
+        rt.close()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("mcp")(mcp)

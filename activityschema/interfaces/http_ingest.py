@@ -1,0 +1,50 @@
+"""``POST /v1/activities``: a batch of events with a result per record.
+
+The body is a JSON array of records, an object ``{"activities": [...]}``, or NDJSON
+(``Content-Type: application/x-ndjson``; a line that is not JSON becomes a rejected record). Limits:
+the body (``http_max_body_bytes``) and the number of records (``http_max_batch``) answer 413 when
+exceeded. Every record ends accepted, duplicate or rejected (with reasons); the counts reconcile.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..errors import PayloadTooLarge, ValidationError
+from . import operations as ops
+from .http_common import in_thread, parse_json, principal_of, read_body, runtime_of, success
+
+NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
+SOURCE = "http"
+
+
+def _records(body: bytes, content_type: str) -> list[Any]:
+    if content_type.split(";")[0].strip().lower() in NDJSON_TYPES:
+        # Lines go to the validator as text: a bad line is a rejected record, not a failed batch.
+        return [line.decode("utf-8", errors="replace") for line in body.splitlines() if line.strip()]
+    value = parse_json(body)
+    if isinstance(value, dict) and isinstance(value.get("activities"), list) and len(value) == 1:
+        value = value["activities"]
+    if not isinstance(value, list):
+        raise ValidationError("The body must be a JSON array of activity records, {\"activities\": [...]}, "
+                              "or NDJSON.", code="invalid_body")
+    return value
+
+
+async def post_activities(request: Request) -> Response:
+    rt, principal = runtime_of(request), principal_of(request)
+    principal.require("ingest")
+    records = _records(await read_body(request, rt.max_body_bytes), request.headers.get("content-type", ""))
+    if not records:
+        raise ValidationError("The batch is empty; send at least one record.", code="empty_batch")
+    if len(records) > rt.max_batch:
+        raise PayloadTooLarge(f"The batch has {len(records):,} records; at most {rt.max_batch:,} are accepted "
+                              "per request.", code="batch_too_large")
+    return success(await in_thread(ops.log_events, rt, principal, records, source=SOURCE))
+
+
+ROUTES = [Route("/v1/activities", post_activities, methods=["POST"])]

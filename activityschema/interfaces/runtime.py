@@ -1,0 +1,216 @@
+"""What one server process owns: the store (its only writer), the context cache, query tickets,
+the key ring, metrics, and the background jobs that keep memory fresh.
+
+**One process owns the DuckDB file.** DuckDB allows one writing process, so ``activityschema serve``
+or ``activityschema mcp`` opens the store and every write goes through it (HTTP, MCP, the loader);
+other processes send events to the server or append to the spool. Inside the process, writes are
+serialized by the store and concurrent submissions share merges (``ingest/group_commit.py``).
+
+Freshness: every write path that loads events calls ``notify_touched`` (the cache marks those
+contexts stale and rebuilds them in the background). As a safety net for writers that do not (an
+in-process loader), a poller reads new ``load_batches`` every ``TOUCH_POLL_SECONDS`` and does the same.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from ..analytics.tickets import QueryTickets
+from ..governance.access import KeyRing
+from ..ingest.group_commit import GroupCommitter
+from ..ingest.merge import LoadReport
+from ..memory.atoms import purge_expired
+from ..memory.cache import ContextCache
+from ..settings import resolve
+from ..store.duckdb import DuckDBStore
+from .metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+TOUCH_POLL_SECONDS = 1.0
+TOUCH_POLL_OVERLAP_SECONDS = 60.0
+ATOM_PURGE_SECONDS = 60.0
+
+# load_batches.finished_at comes from the database clock, so the window is computed there too.
+NEW_BATCHES_SQL = """
+SELECT batch_id FROM load_batches
+WHERE finished_at >= current_timestamp::TIMESTAMP - to_seconds(CAST($overlap AS DOUBLE))
+"""
+BATCH_ACTORS_SQL = "SELECT DISTINCT actor FROM touched_actors WHERE batch_id IN (SELECT unnest($batches))"
+STALE_AT_START_SQL = """
+SELECT DISTINCT t.actor
+FROM touched_actors t JOIN context_cache c ON c.customer_id = t.actor
+WHERE t.touched_at >= c.updated_at
+"""
+
+
+class Runtime:
+    """The shared state of a server process (see the module docstring)."""
+
+    def __init__(self, store: DuckDBStore, *, env: Mapping[str, str] | None = None,
+                 max_staleness: float | None = None, background: bool = True, own_store: bool = False) -> None:
+        self.store = store
+        self.own_store = own_store
+        # DuckDB draws a progress bar on stdout for long queries; over MCP stdio, stdout is the protocol's.
+        # Set on the store's connection, it holds for every cursor taken from it afterwards.
+        if not store.read_only:
+            with store.write() as con:
+                con.execute("SET enable_progress_bar = false")
+        self.started_at = time.time()
+        self.max_body_bytes = int(resolve("http_max_body_bytes", env=env))
+        self.max_batch = int(resolve("http_max_batch", env=env))
+        self.metrics = Metrics()
+        self._register_metrics()
+        self.contexts = ContextCache(store, max_staleness=float(resolve("context_max_staleness", max_staleness, env)),
+                                     background=background)
+        self.keys = KeyRing(store)
+        self.tickets = QueryTickets(store, observe=self.observe_query)
+        self.committer = GroupCommitter(store, on_loaded=self._on_loaded)
+        self.loader: Any = None  # an in-process loader (issue 3) when one is attached
+        self._seen_batches: dict[str, float] = {}  # batch id -> when first seen (monotonic)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        if background:
+            self._invalidate_stale_at_start()
+            self._spawn("touch-poller", self._poll_loop, TOUCH_POLL_SECONDS)
+            self._spawn("atom-purger", self.purge_expired_atoms, ATOM_PURGE_SECONDS)
+
+    @classmethod
+    def open(cls, db: str | None = None, *, env: Mapping[str, str] | None = None, **kwargs: Any) -> Runtime:
+        return cls(DuckDBStore(str(resolve("db", db, env))), env=env, own_store=True, **kwargs)
+
+    # -- writes -----------------------------------------------------------------------------------
+    def log_events(self, records: Sequence[Any], *, source: str) -> LoadReport:
+        """The one ingestion sink of the servers: durable (committed) when it returns.
+        When the spool lands, this becomes ``ActivityLogger.log_many`` (durable = fsynced)."""
+        return self.committer.submit(records, source=source)
+
+    def _on_loaded(self, report: LoadReport) -> None:
+        self.metrics.inc("activityschema_events_ingested_total", report.accepted)
+        self.metrics.inc("activityschema_events_duplicate_total", report.duplicate)
+        self.metrics.inc("activityschema_events_rejected_total", report.rejected)
+        self._seen_batches[report.batch_id] = time.monotonic()
+        self.notify_touched(report.touched_actors)
+
+    def notify_touched(self, actors: Iterable[str]) -> None:
+        """New events (or atoms) for these customers: their contexts are stale from now on."""
+        self.contexts.invalidate(actors)
+
+    def count_refused(self, n: int) -> None:
+        """Records refused before reaching the store (out of a key's row scope)."""
+        self.metrics.inc("activityschema_events_rejected_total", n)
+
+    def observe_query(self, template: str, seconds: float) -> None:
+        self.metrics.observe("activityschema_query_duration_seconds", seconds, template=template)
+
+    def purge_expired_atoms(self) -> int:
+        count, customers = purge_expired(self.store)
+        if customers:
+            self.notify_touched(customers)
+        return count
+
+    # -- the safety-net poller ------------------------------------------------------------------------
+    def _invalidate_stale_at_start(self) -> None:
+        """Contexts built before events loaded while no server ran (an offline import) are stale."""
+        actors = [r[0] for r in self.store.fetchall(STALE_AT_START_SQL)]
+        if actors:
+            self.notify_touched(actors)
+
+    def poll_touched(self) -> int:
+        """Invalidate the customers of batches loaded by someone else since the last poll."""
+        rows = self.store.fetchall(NEW_BATCHES_SQL, {"overlap": TOUCH_POLL_OVERLAP_SECONDS})
+        now = time.monotonic()
+        new = [r[0] for r in rows if r[0] not in self._seen_batches]
+        for batch in new:
+            self._seen_batches[batch] = now
+        horizon = now - 3 * TOUCH_POLL_OVERLAP_SECONDS
+        self._seen_batches = {b: t for b, t in self._seen_batches.items() if t >= horizon}
+        if not new:
+            return 0
+        actors = [r[0] for r in self.store.fetchall(BATCH_ACTORS_SQL, {"batches": new})]
+        self.notify_touched(actors)
+        return len(actors)
+
+    def _poll_loop(self) -> None:
+        self.poll_touched()
+
+    def _spawn(self, name: str, job: Any, every: float) -> None:
+        def loop() -> None:
+            while not self._stop.wait(every):
+                try:
+                    job()
+                except Exception:
+                    log.exception("%s failed; retrying", name)
+
+        thread = threading.Thread(target=loop, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def warm_contexts_in_background(self) -> None:
+        """Load stored contexts into memory (up to the cache's bound) without delaying start-up."""
+        def warm() -> None:
+            try:
+                log.info("context cache warmed: %d contexts", self.contexts.warm())
+            except Exception:
+                log.exception("warming the context cache failed; contexts load on first read instead")
+
+        thread = threading.Thread(target=warm, name="context-warmer", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def start_loader(self) -> bool:
+        """Run the spool loader in this process when it is installed (issue 3); it reports the
+        actors each batch touched through ``refresh_contexts``/``load_batches``, which the poller
+        turns into context refreshes. Returns whether a loader runs."""
+        try:
+            from ..ingest.loader import Loader  # type: ignore[import-not-found]
+        except ImportError:
+            log.info("no spool loader installed: events are written directly to the store")
+            return False
+        try:
+            self.loader = Loader(self.store)
+            self.loader.start()
+        except Exception:
+            log.exception("the spool loader could not start; events are written directly to the store")
+            self.loader = None
+            return False
+        return True
+
+    # -- metrics --------------------------------------------------------------------------------------------
+    def _register_metrics(self) -> None:
+        m = self.metrics
+        m.counter("activityschema_events_ingested_total", "Events accepted into the store.")
+        m.counter("activityschema_events_duplicate_total", "Events already stored (same activity_id and content).")
+        m.counter("activityschema_events_rejected_total", "Events rejected (invalid, conflicting or out of scope).")
+        m.counter("activityschema_http_requests_total", "HTTP requests by route and status.")
+        m.counter("activityschema_mcp_tool_calls_total", "MCP tool calls by tool and outcome.")
+        m.histogram("activityschema_query_duration_seconds", "Query latency by template or analysis.")
+        m.gauge("activityschema_ingest_lag_seconds", "Age of the oldest event not yet loaded (0 without a spool).",
+                self._ingest_lag)
+        m.gauge("activityschema_context_refresh_pending", "Customer contexts waiting for a rebuild.",
+                lambda: self.contexts.pending)
+        m.gauge("activityschema_context_cache_entries", "Customer contexts held in memory.",
+                lambda: len(self.contexts._entries))
+        m.gauge("activityschema_uptime_seconds", "Seconds since the server started.",
+                lambda: time.time() - self.started_at)
+
+    def _ingest_lag(self) -> float:
+        lag = getattr(self.loader, "lag_seconds", None)
+        value = lag() if callable(lag) else lag
+        return float(value or 0.0)
+
+    def close(self) -> None:
+        self._stop.set()
+        stop = getattr(self.loader, "stop", None)
+        if callable(stop):
+            stop()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self.tickets.close()
+        self.contexts.close()
+        if self.own_store:
+            self.store.close()
