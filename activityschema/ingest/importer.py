@@ -52,15 +52,16 @@ def ingest_staged(
     validate_table(con, raw_table, "_checked", now_sql=_ts_literal(now),
                    max_future_hours=max_future_hours, derive_ids=derive_ids)
     for check in ingest_checks():
-        check(con, "_checked")
+        check(con, "_checked", raw_table)
     if progress:
         progress("merging")
     return merge_checked(con, "_checked", raw=raw_table, source=source, now=now, per_record=per_record)
 
 
-# Extension point: functions (con, checked_table) that may append reasons to rows of the validator's
-# table before the merge (suppression, feature schemas): the modules of ``ingest/checks/``.
-IngestCheck = Callable[[duckdb.DuckDBPyConnection, str], None]
+# Extension point: functions (con, checked_table, raw_table) that may append reasons to rows of the
+# validator's table before the merge (suppression, feature schemas): the modules of ``ingest/checks/``.
+# ``raw_table(_seq, payload)`` holds the original texts (a check may redact a payload there).
+IngestCheck = Callable[[duckdb.DuckDBPyConnection, str, str], None]
 
 
 @functools.cache

@@ -75,7 +75,7 @@ def _message(schema_name: str, errors: list[str]) -> str:
     return f"{REASONS[REASON_CODE]} ('{schema_name}'): " + "; ".join(errors)
 
 
-def check(con: duckdb.DuckDBPyConnection, table: str) -> None:
+def check(con: duckdb.DuckDBPyConnection, table: str, raw_table: str = "_raw") -> None:
     """Apply every schema in warn/reject mode to the rows of ``table`` (an engine-chosen name)."""
     active = {a: (name, text, mode) for a, name, text, mode in con.execute(ACTIVE_SQL).fetchall()}
     if not active:
