@@ -8,6 +8,8 @@ the single-record validator uses; ``tests/unit/test_validation_parity.py`` check
 
 from __future__ import annotations
 
+import weakref
+
 import duckdb
 
 from ..schema import columns as C
@@ -180,12 +182,18 @@ json_type(v.link) AS link_t, json_extract_string(v.link, '$') AS link_s
 """.strip()
 
 
+_INSTALLED: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
+
+
 def install_functions(con: duckdb.DuckDBPyConnection) -> None:
-    """Register the helper SQL functions the validator needs on this connection (idempotent)."""
+    """Register the helper SQL functions the validator needs on this connection (once per connection)."""
+    if con in _INSTALLED:
+        return
     installed = con.execute(
         "SELECT count(*) FROM duckdb_functions() WHERE function_name = 'as_uuid5'"
     ).fetchone()
     if installed and installed[0]:
+        _INSTALLED.add(con)
         return
     con.execute(
         "CREATE OR REPLACE TEMP MACRO insert_hyphens(h) AS "
@@ -200,6 +208,7 @@ def install_functions(con: duckdb.DuckDBPyConnection) -> None:
         null_handling="default",
         side_effects=False,
     )
+    _INSTALLED.add(con)
 
 
 def validate_table(
