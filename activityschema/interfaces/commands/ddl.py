@@ -6,6 +6,7 @@ import sys
 
 import typer
 
+from ...schema import ddl_snowflake  # noqa: F401  (registers the snowflake renderer for suggestions)
 from ...schema.ddl import render_ddl
 
 
