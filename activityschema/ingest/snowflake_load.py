@@ -97,9 +97,10 @@ def _merge(session: SnowflakeSession, now: datetime) -> int:
         session.execute(sql)
     session.execute(Q.CLASSIFY)
     session.execute(Q.LINKS)
-    session.execute(Q.IDENTITY, [now])
-    session.execute(Q.STITCHED)
-    session.execute(Q.STITCH)
+    if session.scalar(Q.COUNT_LINKS):  # most batches link no new identity: skip three round trips
+        session.execute(Q.IDENTITY, [now])
+        session.execute(Q.STITCHED)
+        session.execute(Q.STITCH)
     session.execute(Q.NEW_ROWS)
     session.execute(Q.TOUCHED)
     session.execute(Q.EXISTING)
@@ -162,8 +163,9 @@ def load_validated(
         _upload(session, local)
         with session.transaction():
             _merge(session, now)
-            session.execute(Q.REJECTS, [source, now, Q.CONFLICT_REASONS, Q.CONFLICT_CODES])
             _report(session, local, report, per_record)
+            if report.rejected:
+                session.execute(Q.REJECTS, [source, now, Q.CONFLICT_REASONS, Q.CONFLICT_CODES])
             session.execute(Q.RECORD_BATCH, [report.batch_id, report.source, report.submitted,
                                              report.accepted, report.duplicate, report.rejected, now])
             session.execute(Q.RECORD_TOUCHED, [report.batch_id, now])

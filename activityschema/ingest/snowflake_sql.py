@@ -195,6 +195,7 @@ WHERE x.payload_hash NOT IN (SELECT payload_hash FROM rejected_activities WHERE 
 QUALIFY ROW_NUMBER() OVER (PARTITION BY x.payload_hash ORDER BY x._seq) = 1
 """
 
+COUNT_LINKS = "SELECT COUNT(*) FROM _as_links"
 WORK_COUNTS = "SELECT (SELECT COUNT(*) FROM _as_new), (SELECT COUNT(*) FROM _as_existing)"
 STATUS_COUNTS = "SELECT _status, COUNT(*) FROM _as_cls GROUP BY _status"
 TOUCHED_ACTORS = "SELECT DISTINCT actor FROM _as_touched WHERE actor IS NOT NULL ORDER BY actor"

@@ -31,22 +31,28 @@ SAMPLE_SIZE_DEFAULT = 1000
 MISMATCH_IDS_SHOWN = 5
 
 MIGRATED = "SELECT activity_id FROM _mig_rows WHERE status = 'kept'"
-CHECK_SQL = {
-    "converted": "SELECT count(*) FROM _mig_rows",
-    "kept": "SELECT count(*) FROM _mig_rows WHERE status = 'kept'",
-    "kept_stored": "SELECT count(*) FROM _mig_rows m JOIN activities a ON a.activity_id = m.activity_id "
-                   "WHERE m.status = 'kept'",
-    "duplicates_missing": "SELECT count(*) FROM _mig_rows WHERE status = 'duplicate' "
-                          "AND activity_id NOT IN (SELECT activity_id FROM activities)",
-    "rejects_expected": "SELECT count(DISTINCT md5(payload)) FROM _mig_rows WHERE status IN ('conflict', 'invalid')",
-    "rejects_stored": "SELECT count(DISTINCT md5(payload)) FROM _mig_rows WHERE status IN ('conflict', 'invalid') "
-                      "AND md5(payload) IN (SELECT payload_hash FROM rejected_activities)",
-    "ids": "SELECT count(*), count(DISTINCT activity_id) FROM activities",
-    "source_range": "SELECT min(ts), max(ts) FROM _mig_rows WHERE status IN ('kept', 'duplicate')",
-    "stored_range": f"SELECT min(ts), max(ts) FROM activities WHERE activity_id IN ({MIGRATED})",
-    "helpers_missing": "SELECT count(*) FROM activities WHERE coalesce(customer, anonymous_customer_id) "
-                       "IS NOT NULL AND activity_occurrence IS NULL",
-}
+REJECTED = "FROM _mig_rows WHERE status IN ('conflict', 'invalid')"
+# Every count check in one round trip: (name, scalar subquery).
+COUNTS = (
+    ("converted", "SELECT count(*) FROM _mig_rows"),
+    ("kept", "SELECT count(*) FROM _mig_rows WHERE status = 'kept'"),
+    ("kept_stored", "SELECT count(*) FROM _mig_rows m JOIN activities a ON a.activity_id = m.activity_id "
+                    "WHERE m.status = 'kept'"),
+    ("duplicates_missing", "SELECT count(*) FROM _mig_rows WHERE status = 'duplicate' "
+                           "AND activity_id NOT IN (SELECT activity_id FROM activities)"),
+    ("rejects_expected", f"SELECT count(DISTINCT md5(payload)) {REJECTED}"),
+    ("rejects_stored", f"SELECT count(DISTINCT md5(payload)) {REJECTED} "
+                       "AND md5(payload) IN (SELECT payload_hash FROM rejected_activities)"),
+    ("rows", "SELECT count(*) FROM activities"),
+    ("distinct_ids", "SELECT count(DISTINCT activity_id) FROM activities"),
+    ("source_min", "SELECT min(ts) FROM _mig_rows WHERE status IN ('kept', 'duplicate')"),
+    ("source_max", "SELECT max(ts) FROM _mig_rows WHERE status IN ('kept', 'duplicate')"),
+    ("stored_min", f"SELECT min(ts) FROM activities WHERE activity_id IN ({MIGRATED})"),
+    ("stored_max", f"SELECT max(ts) FROM activities WHERE activity_id IN ({MIGRATED})"),
+    ("helpers_missing", "SELECT count(*) FROM activities WHERE coalesce(customer, anonymous_customer_id) "
+                        "IS NOT NULL AND activity_occurrence IS NULL"),
+)
+COUNTS_SQL = "SELECT " + ",\n       ".join(f"({sql}) AS {name}" for name, sql in COUNTS)
 
 SAMPLE_TABLE = """
 {TEMP} _mig_sample AS
@@ -131,26 +137,20 @@ class ValidationReport:
                               details=self.to_dict())
 
 
-def _one(ex: Executor, key: str) -> Any:
-    rows = ex.fetchall(CHECK_SQL[key])
-    return rows[0][0] if rows else None
-
-
 def _counts(ex: Executor, source_rows: int, report: ValidationReport) -> None:
-    converted, kept = _one(ex, "converted"), _one(ex, "kept")
-    report.checks.append(Check("rows_converted", converted == source_rows, source_rows, converted))
-    report.checks.append(Check("kept_stored", _one(ex, "kept_stored") == kept, kept, _one(ex, "kept_stored")))
-    missing = _one(ex, "duplicates_missing")
-    report.checks.append(Check("duplicates_resolved", missing == 0, 0, missing,
-                               "duplicate rows whose id is not stored"))
-    expected, stored = _one(ex, "rejects_expected"), _one(ex, "rejects_stored")
-    report.checks.append(Check("rejects_stored", expected == stored, expected, stored))
-    total, distinct = ex.fetchall(CHECK_SQL["ids"])[0]
-    report.checks.append(Check("ids_unique", total == distinct, total, distinct, "rows vs distinct ids"))
-    src, dst = ex.fetchall(CHECK_SQL["source_range"])[0], ex.fetchall(CHECK_SQL["stored_range"])[0]
-    report.checks.append(Check("ts_range", tuple(src) == tuple(dst), list(src), list(dst), "min and max ts"))
-    helpers = _one(ex, "helpers_missing")
-    report.checks.append(Check("helper_columns", helpers == 0, 0, helpers, "rows with an actor but no occurrence"))
+    v = dict(zip([name for name, _ in COUNTS], ex.fetchall(COUNTS_SQL)[0], strict=True))
+    add = report.checks.append
+    add(Check("rows_converted", v["converted"] == source_rows, source_rows, v["converted"]))
+    add(Check("kept_stored", v["kept_stored"] == v["kept"], v["kept"], v["kept_stored"]))
+    add(Check("duplicates_resolved", v["duplicates_missing"] == 0, 0, v["duplicates_missing"],
+              "duplicate rows whose id is not stored"))
+    add(Check("rejects_stored", v["rejects_stored"] == v["rejects_expected"], v["rejects_expected"],
+              v["rejects_stored"]))
+    add(Check("ids_unique", v["rows"] == v["distinct_ids"], v["rows"], v["distinct_ids"], "rows vs distinct ids"))
+    source, stored = [v["source_min"], v["source_max"]], [v["stored_min"], v["stored_max"]]
+    add(Check("ts_range", source == stored, source, stored, "min and max ts"))
+    add(Check("helper_columns", v["helpers_missing"] == 0, 0, v["helpers_missing"],
+              "rows with an actor but no occurrence"))
 
 
 def _feature_texts(dialect: str, row: str, stored: bool) -> str:

@@ -177,7 +177,7 @@ event_st = st.tuples(
 )
 
 
-@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(st.lists(st.lists(event_st, min_size=1, max_size=6), min_size=1, max_size=3), st.randoms(use_true_random=False))
 def test_snowflake_incremental_helper_columns_match_full_recompute(tmp_path_factory, batches, rnd):
     with open_test_store("snowflake", tmp_path_factory.mktemp("h")) as store:

@@ -79,10 +79,20 @@ def test_policy_names_are_checked_before_they_reach_sql(options, message):
 
 
 def test_cli_prints_ddl_per_dialect():
-    out = subprocess.run([*CLI, "ddl", "--dialect", "snowflake", "--policies"], capture_output=True, text=True, timeout=120)
+    out = subprocess.run([*CLI, "ddl", "--dialect", "snowflake", "--policies", "--pii-key", "email"],
+                         capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert "TIMESTAMP_NTZ(6)" in out.stdout and "CREATE MASKING POLICY" in out.stdout
-    bad = subprocess.run([*CLI, "ddl", "--dialect", "duckdb", "--policies"], capture_output=True, text=True, timeout=120)
-    assert bad.returncode == 1 and bad.stderr.startswith("error [config_error]: --policies needs --dialect snowflake")
-    typo = subprocess.run([*CLI, "ddl", "--dialect", "snowflak"], capture_output=True, text=True, timeout=120)
-    assert typo.returncode == 1 and "Did you mean 'snowflake'?" in typo.stderr
+    assert "TIMESTAMP_NTZ(6)" in out.stdout and "OBJECT_DELETE(val, 'email')" in out.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--dialect", "duckdb", "--policies"], "--policies needs --dialect snowflake"),
+    (["--dialect", "snowflak"], "Unknown dialect 'snowflak'. Did you mean 'snowflake'?"),
+])
+def test_cli_ddl_errors_name_what_is_allowed(args, message):
+    from typer.testing import CliRunner
+
+    from activityschema.interfaces.cli import app
+
+    result = CliRunner().invoke(app, ["ddl", *args])
+    assert isinstance(result.exception, ConfigError) and message in str(result.exception)
