@@ -10,7 +10,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import ConfigError, NotFoundError
 from .mapping import FEATURE_COLUMNS
@@ -21,6 +23,7 @@ KNOWN_V1 = frozenset({"activity_id", "ts", "activity", "customer", "anonymous_cu
                       "source_id", "revenue_impact", "link", "activity_occurrence", "activity_repeated_at",
                       "_activity_source", *FEATURE_COLUMNS})
 ARCHIVE_SUFFIX = "_v1"
+FetchAll = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
 
 COLUMNS_SQL = {
     "duckdb": "SELECT lower(column_name), upper(data_type) FROM information_schema.columns "
@@ -60,13 +63,13 @@ def check_identifier(name: str) -> str:
     return name
 
 
-def inspect_table(fetchall, dialect: str, name: str) -> SourceTable | None:  # type: ignore[no-untyped-def]
+def inspect_table(fetchall: FetchAll, dialect: str, name: str) -> SourceTable | None:
     """The table's columns, or None when it does not exist."""
     rows = fetchall(COLUMNS_SQL[dialect], [check_identifier(name)])
     return SourceTable(name, {str(c): str(t) for c, t in rows}) if rows else None
 
 
-def resolve_source(fetchall, dialect: str, explicit: str | None) -> tuple[SourceTable | None, str]:  # type: ignore[no-untyped-def]
+def resolve_source(fetchall: FetchAll, dialect: str, explicit: str | None) -> tuple[SourceTable | None, str]:
     """The v1 table to migrate and why; None when there is nothing to migrate."""
     if explicit:
         table = inspect_table(fetchall, dialect, explicit)

@@ -99,6 +99,20 @@ def _converter(type_name: str, scale: int | None) -> Callable[[Any], Any] | None
     return None
 
 
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "REAL": pa.float64(), "TEXT": pa.string(), "VARIANT": pa.string(), "OBJECT": pa.string(),
+    "BOOLEAN": pa.bool_(), "DATE": pa.date32(), "TIMESTAMP_NTZ": pa.timestamp("us"),
+    "TIMESTAMP": pa.timestamp("us"),
+}
+
+
+def _arrow_type(type_name: str, scale: int | None) -> pa.DataType | None:
+    """The Arrow type of a column as DuckDB would give it (None: let Arrow infer)."""
+    if type_name == "FIXED":
+        return pa.float64() if scale else pa.int64()
+    return _ARROW_TYPES.get(type_name)
+
+
 def _column_name(name: str) -> str:
     # Unquoted identifiers come back upper case; the engine's names are lower case.
     return name.lower() if name == name.upper() else name
@@ -254,22 +268,31 @@ class SnowflakeStore:
                         _statement_params=self._statement_params())
 
     def _rows(self, cur: Any) -> tuple[list[str], list[Row]]:
+        return self._typed_rows(cur)[:2]  # type: ignore[return-value]
+
+    def _typed_rows(self, cur: Any) -> tuple[list[str], list[Row], list[pa.DataType | None]]:
         description = cur.description or []
         names = [_column_name(d.name) for d in description]
         types = _type_names()
-        converters = [_converter(types.get(d.type_code, ""), d.scale) for d in description]
+        kinds = [(types.get(d.type_code, ""), d.scale) for d in description]
+        converters = [_converter(kind, scale) for kind, scale in kinds]
+        arrow_types = [_arrow_type(kind, scale) for kind, scale in kinds]
         rows = cur.fetchall()
-        if not any(converters):
-            return names, [tuple(r) for r in rows]
-        return names, [tuple(c(v) if c and v is not None else v for c, v in zip(converters, r, strict=True))
-                       for r in rows]
+        if any(converters):
+            rows = [tuple(c(v) if c and v is not None else v for c, v in zip(converters, r, strict=True))
+                    for r in rows]
+        return names, [tuple(r) for r in rows], arrow_types
 
     def _query(self, sql: str, params: Params, native: bool) -> tuple[list[str], list[Row]]:
+        names, rows, _ = self._typed_query(sql, params, native)
+        return names, rows
+
+    def _typed_query(self, sql: str, params: Params, native: bool) -> tuple[list[str], list[Row], list[Any]]:
         text = sql if native else self.render(sql)
         cur = self._read_con.cursor()
         self._run(cur, text, params)
         with self._translate(text):
-            return self._rows(cur)
+            return self._typed_rows(cur)
 
     def fetchall(self, sql: str, params: Params = None, *, native: bool = False) -> list[Row]:
         return self._query(sql, params, native)[1]
@@ -283,9 +306,10 @@ class SnowflakeStore:
         return [dict(zip(names, row, strict=True)) for row in rows]
 
     def fetch_arrow(self, sql: str, params: Params = None, *, native: bool = False) -> pa.Table:
-        names, rows = self._query(sql, params, native)
+        names, rows, types = self._typed_query(sql, params, native)
         columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-        return pa.table({name: pa.array(list(col)) for name, col in zip(names, columns, strict=True)})
+        return pa.table({name: pa.array(list(col), type=kind)
+                         for name, col, kind in zip(names, columns, types, strict=True)})
 
     # -- writes -----------------------------------------------------------------------------
     @contextmanager

@@ -83,6 +83,8 @@ def test_results_look_like_duckdb_results(sf):
     assert (row["revenue_impact"], row["activity_occurrence"], row["avg_revenue"]) == (12.5, 1, 12.5)
     table = sf.fetch_arrow("SELECT activity, count(*) AS n FROM activities GROUP BY activity")
     assert table.column_names == ["activity", "n"] and table.to_pylist() == [{"activity": "order_completed", "n": 1}]
+    nulls = sf.fetch_arrow("SELECT anonymous_customer_id, link, ts FROM activities")
+    assert [str(t) for t in nulls.schema.types] == ["string", "string", "timestamp[us]"]
 
 
 def test_every_statement_carries_a_query_tag_and_templates_add_their_hash(fs):
