@@ -57,12 +57,19 @@ class Dialect:
             return sql
         return _transpile_cached(type(self), sql, read)
 
-    def _render(self, sql: str, read: str) -> str:
+    def transpile_named(self, sql: str, *, read: str = PORTABLE_DIALECT) -> tuple[str, tuple[str, ...]]:
+        """Render ``sql`` with ``$name`` parameters as positional ``?`` for drivers that bind only
+        positionally; returns the text and the parameter names in binding order."""
+        return _transpile_named_cached(type(self), sql, read)
+
+    def _parse(self, sql: str, read: str) -> list[exp.Expr]:
         try:
-            statements = [s for s in sqlglot.parse(sql, read=read) if s is not None]
+            return [s for s in sqlglot.parse(sql, read=read) if s is not None]
         except ParseError as exc:
             raise QueryError(f"SQL does not parse as {read}: {str(exc).splitlines()[0]}",
                              code="invalid_sql") from None
+
+    def _generate(self, statements: list[exp.Expr]) -> str:
         out = []
         for statement in statements:
             self._check_functions(statement)
@@ -72,6 +79,21 @@ class Dialect:
             except UnsupportedError as exc:
                 raise UnsupportedFeature(self.name, str(exc).splitlines()[0]) from None
         return ";\n".join(out)
+
+    def _render(self, sql: str, read: str) -> str:
+        return self._generate(self._parse(sql, read))
+
+    def _render_named(self, sql: str, read: str) -> tuple[str, tuple[str, ...]]:
+        statements = self._parse(sql, read)
+        names: list[str] = []
+        for statement in statements:
+            for node in list(statement.find_all(exp.Placeholder, bfs=False)):
+                if not node.name or node.name == "?":
+                    raise QueryError("Use either named ($name) or positional (?) parameters, not both.",
+                                     code="mixed_parameters")
+                names.append(node.name)
+                node.replace(exp.Placeholder())
+        return self._generate(statements), tuple(names)
 
     def _rewrite(self, node: exp.Expr) -> exp.Expr:
         transform = self.TRANSFORMS.get(type(node))
@@ -88,6 +110,19 @@ class Dialect:
 @functools.lru_cache(maxsize=TRANSPILE_CACHE_SIZE)
 def _transpile_cached(cls: type[Dialect], sql: str, read: str) -> str:
     return cls()._render(sql, read)
+
+
+@functools.lru_cache(maxsize=TRANSPILE_CACHE_SIZE)
+def _transpile_named_cached(cls: type[Dialect], sql: str, read: str) -> tuple[str, tuple[str, ...]]:
+    return cls()._render_named(sql, read)
+
+
+def bind_named(names: tuple[str, ...], params: dict[str, object]) -> list[object]:
+    """Positional values for ``names`` (from ``transpile_named``); every name must have a value."""
+    missing = sorted(set(names) - set(params))
+    if missing:
+        raise QueryError(f"Missing value for parameter(s): {', '.join(missing)}.", code="missing_parameter")
+    return [params[n] for n in names]
 
 
 _DIALECTS: dict[str, type[Dialect]] = {}

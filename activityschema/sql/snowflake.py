@@ -9,6 +9,8 @@ sqlglot transpiles most of the portable SQL. The rewrites below cover what it ge
   string. So ``regexp_matches(x, p)`` becomes ``REGEXP_INSTR(x, p) > 0`` and
   ``regexp_full_match(x, p)`` becomes ``REGEXP_LIKE(x, p)``.
 - ``time_bucket`` has no exact Snowflake form with DuckDB's origin: unsupported (use date_trunc).
+- ``INSERT … ON CONFLICT`` and ``INSERT OR REPLACE`` do not exist in Snowflake: unsupported (sqlglot
+  would pass them through unchanged); write a MERGE.
 """
 
 from __future__ import annotations
@@ -72,6 +74,15 @@ def no_time_bucket(node: exp.Expr) -> exp.Expr:
     raise UnsupportedFeature(NAME, "time_bucket() (use date_trunc)")
 
 
+def insert_without_upsert(node: exp.Expr) -> exp.Expr:
+    """Snowflake has no INSERT … ON CONFLICT / INSERT OR REPLACE: writers use MERGE there."""
+    if node.args.get("conflict") is not None:
+        raise UnsupportedFeature(NAME, "INSERT … ON CONFLICT (write a MERGE instead)")
+    if node.args.get("alternative"):
+        raise UnsupportedFeature(NAME, f"INSERT OR {node.args['alternative']} (write a MERGE instead)")
+    return node
+
+
 @register_dialect
 class SnowflakeDialect(Dialect):
     name = NAME
@@ -85,6 +96,7 @@ class SnowflakeDialect(Dialect):
         exp.RegexpLike: regexp_partial,
         exp.RegexpFullMatch: regexp_full,
         exp.DateBin: no_time_bucket,
+        exp.Insert: insert_without_upsert,
     }
     PASSTHROUGH_FUNCTIONS = frozenset({"regexp_instr"})
 

@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from ..errors import ConfigError, QueryError, StoreError, UnsupportedFeature
 from ..schema.ddl import SCHEMA_VERSION
-from ..sql.dialect import transpile
+from ..sql.dialect import bind_named, get_dialect, transpile
 from .snowflake_config import SnowflakeConfig
 
 Params = Sequence[Any] | None
@@ -261,7 +261,7 @@ class SnowflakeStore:
 
     def _run(self, cur: Any, sql: str, params: Params) -> None:
         if isinstance(params, dict):
-            raise QueryError("The snowflake backend binds positional parameters (?) only.",
+            raise QueryError("Native Snowflake SQL takes positional (?) parameters only.",
                              code="unsupported_parameters")
         with self._translate(sql):
             cur.execute(sql, list(params) if params is not None else None,
@@ -283,29 +283,40 @@ class SnowflakeStore:
                     for r in rows]
         return names, [tuple(r) for r in rows], arrow_types
 
-    def _query(self, sql: str, params: Params, native: bool) -> tuple[list[str], list[Row]]:
+    def _query(self, sql: str, params: Params | dict[str, Any], native: bool) -> tuple[list[str], list[Row]]:
         names, rows, _ = self._typed_query(sql, params, native)
         return names, rows
 
-    def _typed_query(self, sql: str, params: Params, native: bool) -> tuple[list[str], list[Row], list[Any]]:
-        text = sql if native else self.render(sql)
+    def _prepare(self, sql: str, params: Params | dict[str, Any], native: bool) -> tuple[str, Params]:
+        """Rendered text and positional values; ``$name`` parameters with a dict become ``?``."""
+        if isinstance(params, dict):
+            if native:
+                raise QueryError("Native Snowflake SQL takes positional (?) parameters only.",
+                                 code="unsupported_parameters")
+            text, names = get_dialect(self.dialect).transpile_named(sql)
+            return text, bind_named(names, params)
+        return (sql if native else self.render(sql)), params
+
+    def _typed_query(self, sql: str, params: Params | dict[str, Any], native: bool,
+                     ) -> tuple[list[str], list[Row], list[Any]]:
+        text, values = self._prepare(sql, params, native)
         cur = self._read_con.cursor()
-        self._run(cur, text, params)
+        self._run(cur, text, values)
         with self._translate(text):
             return self._typed_rows(cur)
 
-    def fetchall(self, sql: str, params: Params = None, *, native: bool = False) -> list[Row]:
+    def fetchall(self, sql: str, params: Params | dict[str, Any] = None, *, native: bool = False) -> list[Row]:
         return self._query(sql, params, native)[1]
 
-    def fetchone(self, sql: str, params: Params = None, *, native: bool = False) -> Row | None:
+    def fetchone(self, sql: str, params: Params | dict[str, Any] = None, *, native: bool = False) -> Row | None:
         rows = self._query(sql, params, native)[1]
         return rows[0] if rows else None
 
-    def fetch_dicts(self, sql: str, params: Params = None, *, native: bool = False) -> list[dict[str, Any]]:
+    def fetch_dicts(self, sql: str, params: Params | dict[str, Any] = None, *, native: bool = False) -> list[dict[str, Any]]:
         names, rows = self._query(sql, params, native)
         return [dict(zip(names, row, strict=True)) for row in rows]
 
-    def fetch_arrow(self, sql: str, params: Params = None, *, native: bool = False) -> pa.Table:
+    def fetch_arrow(self, sql: str, params: Params | dict[str, Any] = None, *, native: bool = False) -> pa.Table:
         names, rows, types = self._typed_query(sql, params, native)
         columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
         return pa.table({name: pa.array(list(col), type=kind)
@@ -347,9 +358,10 @@ class SnowflakeStore:
         with self.write() as s:
             return fn(s)
 
-    def execute(self, sql: str, params: Params = None, *, native: bool = False) -> None:
+    def execute(self, sql: str, params: Params | dict[str, Any] = None, *, native: bool = False) -> None:
+        text, values = self._prepare(sql, params, native)
         with self.write() as s:
-            s.execute(sql if native else self.render(sql), params)
+            s.execute(text, values)
 
     @contextmanager
     def _translate(self, sql: str) -> Iterator[None]:

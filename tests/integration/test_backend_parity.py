@@ -92,6 +92,13 @@ def test_stitching_moves_anonymous_history_to_the_customer(any_store):
     assert any_store.fetchone(f"SELECT customer, activity_occurrence FROM activities WHERE activity_id = '{uid(5)}'") == ("c1", 4)
 
 
+def test_named_parameters_work_on_both_backends(any_store):
+    ingest_records(any_store, GOOD, now=NOW)
+    sql = "SELECT count(*) FROM activities WHERE activity = $activity AND ts >= $since AND customer = $customer"
+    params = {"activity": "visited_page", "since": datetime(2026, 1, 3), "customer": "c1"}
+    assert any_store.fetchone(sql, params) == (3,)
+
+
 def test_late_event_renumbers_its_partition(any_store):
     ingest_records(any_store, [{"activity": "order_completed", "ts": "2026-01-05", "customer": "c1"},
                                {"activity": "order_completed", "ts": "2026-01-07", "customer": "c1"}], now=NOW)

@@ -9,6 +9,7 @@ import pytest
 
 from activityschema.errors import ConfigError, QueryError, UnsupportedFeature
 from activityschema.sql import get_dialect, transpile
+from activityschema.sql.dialect import bind_named
 
 CASES = json.loads((Path(__file__).parents[1] / "golden" / "snowflake_transpile.json").read_text())
 
@@ -44,3 +45,15 @@ def test_capability_flags_and_identifier_quoting():
     assert snow.quote("activities") == "activities"
     with pytest.raises(QueryError, match="not a valid identifier"):
         snow.quote("activities; DROP TABLE x")
+
+
+def test_named_parameters_become_positional_in_binding_order():
+    snow = get_dialect("snowflake")
+    text, names = snow.transpile_named("SELECT * FROM activities WHERE activity = $a AND ts >= $since AND customer <> $a")
+    assert text == "SELECT * FROM activities WHERE activity = ? AND ts >= ? AND customer <> ?"
+    assert names == ("a", "since", "a")
+    assert bind_named(names, {"a": "x_y", "since": 1}) == ["x_y", 1, "x_y"]
+    with pytest.raises(QueryError, match="Missing value for parameter"):
+        bind_named(names, {"a": "x_y"})
+    with pytest.raises(QueryError, match="not both"):
+        snow.transpile_named("SELECT * FROM t WHERE a = $a AND b = ?")
