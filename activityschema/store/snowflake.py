@@ -376,6 +376,7 @@ class SnowflakeStore:
             if con is not None:
                 con.close()
         self._write_con = None
+        self._session_objects.clear()
 
     def __enter__(self) -> SnowflakeStore:
         return self
