@@ -52,6 +52,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("snowflake_warehouse", "", "Snowflake warehouse."),
     Setting("snowflake_database", "", "Snowflake database."),
     Setting("snowflake_schema", "PUBLIC", "Snowflake schema."),
+    Setting("snowflake_password_file", "", "File holding the Snowflake password (read at connect, never logged)."),
+    Setting("snowflake_private_key_passphrase", "", "Passphrase of an encrypted private key (prefer the _file form)."),
+    Setting("snowflake_private_key_passphrase_file", "", "File holding the private key's passphrase."),
+    Setting("snowflake_connect_args", "", "Extra snowflake.connector.connect arguments as a JSON object (host, port, protocol, login_timeout …); never secrets."),
+    Setting("snowflake_query_tag", "activityschema", "QUERY_TAG prefix of every statement; templates add their name and query hash."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

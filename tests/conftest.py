@@ -53,3 +53,7 @@ def timeline(spec: dict[str, list[tuple[str, str]]], start_id: int = 1) -> list[
 
 def minutes(base: datetime, m: float) -> str:
     return (base + timedelta(minutes=m)).isoformat()
+
+
+# Parametrized over DuckDB and Snowflake (fakesnow): see tests/backends.py.
+from tests.backends import any_store  # noqa: E402,F401

@@ -19,6 +19,7 @@ import duckdb
 
 from ..schema.columns import MAX_FUTURE_HOURS_DEFAULT
 from ..store.duckdb import DuckDBStore
+from ..store.snowflake import SnowflakeStore
 from .merge import LoadReport, merge_checked
 from .sources import stage_file, stage_payloads
 from .validate_sql import validate_table
@@ -73,7 +74,7 @@ def ingest_checks() -> tuple[IngestCheck, ...]:
 
 
 def import_file(
-    store: DuckDBStore,
+    store: DuckDBStore | SnowflakeStore,
     path: str | Path,
     *,
     fmt: str | None = None,
@@ -83,6 +84,11 @@ def import_file(
     progress: Progress | None = None,
 ) -> LoadReport:
     """Import one NDJSON, CSV or Parquet file in one transaction."""
+    if isinstance(store, SnowflakeStore):
+        from .snowflake_load import import_file_snowflake
+
+        return import_file_snowflake(store, path, fmt=fmt, derive_ids=derive_ids, now=now,
+                                     max_future_hours=max_future_hours, progress=progress)
     now = now or utc_now()
     with store.write() as con:
         if progress:
@@ -117,7 +123,7 @@ def to_payload(record: Any) -> str:
 
 
 def ingest_records(
-    store: DuckDBStore,
+    store: DuckDBStore | SnowflakeStore,
     records: Sequence[Any] | Iterable[Any],
     *,
     source: str = "api",
@@ -126,6 +132,11 @@ def ingest_records(
     max_future_hours: float = MAX_FUTURE_HOURS_DEFAULT,
 ) -> LoadReport:
     """Validate and merge records given as dicts or JSON texts, in one transaction."""
+    if isinstance(store, SnowflakeStore):
+        from .snowflake_load import ingest_records_snowflake
+
+        return ingest_records_snowflake(store, records, source=source, now=now, per_record=per_record,
+                                        max_future_hours=max_future_hours)
     payloads = [to_payload(r) for r in records]
     now = now or utc_now()
     with store.write() as con:

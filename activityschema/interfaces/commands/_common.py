@@ -30,6 +30,12 @@ def db_path(db: str | None) -> str:
 
 @contextmanager
 def open_db(db: str | None, *, read_only: bool = False) -> Iterator[DuckDBStore]:
+    if resolve("backend") != "duckdb":  # the one setting that moves every command to the warehouse
+        from ...store.backend import opened
+
+        with opened(read_only=read_only) as other:
+            yield other  # type: ignore[misc]
+        return
     store = DuckDBStore(db_path(db), read_only=read_only)
     try:
         yield store

@@ -1,0 +1,105 @@
+"""The Snowflake dialect: only the differences from the portable (DuckDB) form.
+
+sqlglot transpiles most of the portable SQL. The rewrites below cover what it gets wrong:
+
+- ``ASOF JOIN … ON eq AND a.ts >= b.ts`` becomes ``ASOF JOIN … MATCH_CONDITION (a.ts >= b.ts) ON eq``.
+  Snowflake's ASOF JOIN keeps unmatched left rows (like DuckDB's ``ASOF LEFT JOIN``); an inner
+  DuckDB ASOF join also needs ``<right column> IS NOT NULL`` in WHERE, which is added.
+- DuckDB ``regexp_matches`` finds a match anywhere; Snowflake ``REGEXP_LIKE`` must match the whole
+  string. So ``regexp_matches(x, p)`` becomes ``REGEXP_INSTR(x, p) > 0`` and
+  ``regexp_full_match(x, p)`` becomes ``REGEXP_LIKE(x, p)``.
+- ``time_bucket`` has no exact Snowflake form with DuckDB's origin: unsupported (use date_trunc).
+- ``INSERT … ON CONFLICT`` and ``INSERT OR REPLACE`` do not exist in Snowflake: unsupported (sqlglot
+  would pass them through unchanged); write a MERGE.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from ..errors import UnsupportedFeature
+from .dialect import Dialect, register_dialect
+
+NAME = "snowflake"
+_INEQUALITIES = (exp.GTE, exp.GT, exp.LTE, exp.LT)
+
+
+def _conjuncts(condition: exp.Expr) -> list[exp.Expr]:
+    return list(condition.flatten()) if isinstance(condition, exp.And) else [condition]
+
+
+def asof_joins(node: exp.Expr) -> exp.Expr:
+    """DuckDB's ASOF joins of one SELECT (inequality inside ON) in Snowflake's MATCH_CONDITION form."""
+    if not isinstance(node, exp.Select):
+        return node
+    for join in node.args.get("joins") or []:
+        if (join.args.get("method") or "").upper() != "ASOF" or join.args.get("match_condition"):
+            continue
+        side = (join.args.get("side") or "").upper()
+        if side not in ("LEFT", ""):
+            raise UnsupportedFeature(NAME, f"ASOF {side} JOIN")
+        on = join.args.get("on")
+        parts = _conjuncts(on) if on is not None else []
+        inequalities = [p for p in parts if isinstance(p, _INEQUALITIES)]
+        if len(inequalities) != 1:
+            raise UnsupportedFeature(NAME, "an ASOF join without exactly one inequality in ON")
+        equalities = [p.copy() for p in parts if p is not inequalities[0]]
+        join.set("match_condition", inequalities[0].copy())
+        join.set("on", exp.and_(*equalities) if equalities else None)
+        join.set("side", None)
+        if not side:  # inner: drop left rows that found no match, as DuckDB does
+            matched = exp.Not(this=exp.Is(this=_right_column(inequalities[0], join), expression=exp.Null()))
+            node.where(matched, copy=False)
+    return node
+
+
+def _right_column(inequality: exp.Expr, join: exp.Expr) -> exp.Column:
+    right = join.this.alias_or_name
+    for side in (inequality.this, inequality.expression):
+        if isinstance(side, exp.Column) and side.table == right:
+            return side.copy()
+    raise UnsupportedFeature(NAME, "an inner ASOF join whose inequality does not name the right table")
+
+
+def regexp_partial(node: exp.Expr) -> exp.Expr:
+    return exp.GT(this=exp.Anonymous(this="REGEXP_INSTR", expressions=[node.this, node.expression]),
+                  expression=exp.Literal.number(0))
+
+
+def regexp_full(node: exp.Expr) -> exp.Expr:
+    return exp.RegexpLike(this=node.this, expression=node.expression)
+
+
+def no_time_bucket(node: exp.Expr) -> exp.Expr:
+    raise UnsupportedFeature(NAME, "time_bucket() (use date_trunc)")
+
+
+def insert_without_upsert(node: exp.Expr) -> exp.Expr:
+    """Snowflake has no INSERT … ON CONFLICT / INSERT OR REPLACE: writers use MERGE there."""
+    if node.args.get("conflict") is not None:
+        raise UnsupportedFeature(NAME, "INSERT … ON CONFLICT (write a MERGE instead)")
+    if node.args.get("alternative"):
+        raise UnsupportedFeature(NAME, f"INSERT OR {node.args['alternative']} (write a MERGE instead)")
+    return node
+
+
+@register_dialect
+class SnowflakeDialect(Dialect):
+    name = NAME
+    SQLGLOT_NAME = "snowflake"
+    SUPPORTS_QUALIFY = True
+    SUPPORTS_ASOF_JOIN = True
+    MERGE_STYLE = "merge"
+    TRANSFORMS = {
+        **Dialect.TRANSFORMS,
+        exp.Select: asof_joins,
+        exp.RegexpLike: regexp_partial,
+        exp.RegexpFullMatch: regexp_full,
+        exp.DateBin: no_time_bucket,
+        exp.Insert: insert_without_upsert,
+    }
+    PASSTHROUGH_FUNCTIONS = frozenset({"regexp_instr"})
+
+    def quote(self, identifier: str) -> str:
+        # Unquoted Snowflake identifiers fold to upper case, which is what the DDL creates.
+        return super().quote(identifier)

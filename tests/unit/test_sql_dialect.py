@@ -1,0 +1,59 @@
+"""Portable SQL rendered per dialect: golden cases in tests/golden/snowflake_transpile.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from activityschema.errors import ConfigError, QueryError, UnsupportedFeature
+from activityschema.sql import get_dialect, transpile
+from activityschema.sql.dialect import bind_named
+
+CASES = json.loads((Path(__file__).parents[1] / "golden" / "snowflake_transpile.json").read_text())
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["case"] for c in CASES])
+def test_snowflake_rendering(case):
+    if "unsupported" in case:
+        with pytest.raises(UnsupportedFeature, match=case["unsupported"]) as info:
+            transpile(case["sql"], to="snowflake")
+        assert info.value.dialect == "snowflake"
+    else:
+        assert transpile(case["sql"], to="snowflake") == case["snowflake"]
+
+
+def test_duckdb_rendering_is_the_portable_text_itself():
+    sql = "SELECT my_macro(ts) FROM activities ASOF JOIN x ON a = b AND c >= d"
+    assert transpile(sql, to="duckdb") == sql
+
+
+def test_unknown_dialect_suggests_the_closest():
+    with pytest.raises(ConfigError, match="Unknown dialect 'snowflak'. Did you mean 'snowflake'?"):
+        get_dialect("snowflak")
+
+
+def test_unparsable_sql_is_a_query_error():
+    with pytest.raises(QueryError, match="does not parse"):
+        transpile("SELECT FROM WHERE (", to="snowflake")
+
+
+def test_capability_flags_and_identifier_quoting():
+    snow = get_dialect("snowflake")
+    assert snow.SUPPORTS_ASOF_JOIN and snow.SUPPORTS_QUALIFY and snow.MERGE_STYLE == "merge"
+    assert snow.quote("activities") == "activities"
+    with pytest.raises(QueryError, match="not a valid identifier"):
+        snow.quote("activities; DROP TABLE x")
+
+
+def test_named_parameters_become_positional_in_binding_order():
+    snow = get_dialect("snowflake")
+    text, names = snow.transpile_named("SELECT * FROM activities WHERE activity = $a AND ts >= $since AND customer <> $a")
+    assert text == "SELECT * FROM activities WHERE activity = ? AND ts >= ? AND customer <> ?"
+    assert names == ("a", "since", "a")
+    assert bind_named(names, {"a": "x_y", "since": 1}) == ["x_y", 1, "x_y"]
+    with pytest.raises(QueryError, match="Missing value for parameter"):
+        bind_named(names, {"a": "x_y"})
+    with pytest.raises(QueryError, match="not both"):
+        snow.transpile_named("SELECT * FROM t WHERE a = $a AND b = ?")
