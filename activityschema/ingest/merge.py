@@ -60,9 +60,9 @@ LEFT JOIN (SELECT activity_id, _content_hash FROM activities) a ON a.activity_id
 NEW_LINKS_SQL = """
 CREATE OR REPLACE TEMP TABLE _new_links AS
 SELECT anonymous_customer_id,
-       arg_min(customer, CAST(ts AS VARCHAR) || activity_id) AS customer,
+       arg_min(customer, (ts, activity_id)) AS customer,
        min(ts) AS first_seen_ts,
-       arg_min(activity_id, CAST(ts AS VARCHAR) || activity_id) AS activity_id
+       arg_min(activity_id, (ts, activity_id)) AS activity_id
 FROM _cls
 WHERE _status = 'new' AND customer IS NOT NULL AND anonymous_customer_id IS NOT NULL
   AND anonymous_customer_id NOT IN (SELECT anonymous_customer_id FROM identity_map)

@@ -149,3 +149,12 @@ def test_stitching_moves_anonymous_history_to_the_customer(store):
     # later anonymous-only events of a linked id take the customer too
     ingest_records(store, [event("visited_page", "2026-01-04T00:00:00Z", None, 5, anonymous_customer_id="anon1")], now=NOW)
     assert store.fetchone(f"SELECT customer, activity_occurrence FROM activities WHERE activity_id = '{uid(5)}'") == ("c1", 4)
+
+
+def test_first_identity_link_wins_by_time_with_subsecond_timestamps(store):
+    # the later link (12:00:00.5) must not win over the earlier one (12:00:00) because of text order
+    ingest_records(store, [
+        event("signup_started", "2026-01-03T12:00:00.500Z", "late_customer", 2, anonymous_customer_id="anonX"),
+        event("signup_started", "2026-01-03T12:00:00Z", "early_customer", 1, anonymous_customer_id="anonX"),
+    ], now=NOW)
+    assert store.fetchall("SELECT customer FROM identity_map WHERE anonymous_customer_id = 'anonX'") == [("early_customer",)]
