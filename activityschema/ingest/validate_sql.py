@@ -56,7 +56,7 @@ WITH parsed AS (
            @TYPED@
     FROM fields
 ), ts_parts AS (
-    SELECT *, regexp_extract(ts_s, {_q(C.TS_PATTERN)},
+    SELECT *, regexp_extract(trim(ts_s), {_q(C.TS_PATTERN)},
                   ['y', 'mo', 'd', 'hh', 'mi', 'ss', 'frac', 'tz']) AS tp
     FROM typed
 ), ts_parsed AS (
