@@ -1,6 +1,6 @@
 """The loader: drains a spool into the store, batch by batch, exactly once.
 
-Each batch is a run of complete lines of one segment, fed as raw JSON text to the same SQL
+Each batch is a run of complete lines of one or more segments, fed as raw JSON text to the same SQL
 validation and idempotent merge as a file import (``stage_payloads`` → ``ingest_staged``): in-batch
 and cross-batch dedup on ``activity_id``, conflicts and invalid records to the rejects table,
 identity stitching, incremental helper columns and the touched actors of the batch.
@@ -51,6 +51,8 @@ READ_BYTES = 32 * 1024 * 1024
 RETRY_FIRST_SECONDS = 0.1
 RETRY_MAX_SECONDS = 10.0
 RAW_TABLE = "_spool_raw"
+CLAIM_ATTEMPTS = 5
+CLAIM_RETRY_SECONDS = 0.02
 
 PROGRESS_SQL = "SELECT segment, end_offset FROM spool_progress"
 UPSERT_PROGRESS_SQL = """
@@ -186,7 +188,7 @@ class Loader:
         except OSError as exc:
             raise spool_error(self.spool.dir, exc, "claim") from exc
         try:
-            if not try_flock(fd):
+            if not self._try_claim(fd):
                 other = loader_pid(self.spool.dir)
                 raise IngestError(
                     f"Another loader (pid {other}) is draining spool '{self.spool.dir}'; "
@@ -197,6 +199,15 @@ class Loader:
             yield
         finally:
             os.close(fd)  # releases the lock
+
+    @staticmethod
+    def _try_claim(fd: int) -> bool:
+        # ``spool status`` probes the lock for an instant: do not mistake that for a loader.
+        for _ in range(CLAIM_ATTEMPTS):
+            if try_flock(fd):
+                return True
+            time.sleep(CLAIM_RETRY_SECONDS)
+        return False
 
     def _load_offsets(self) -> None:
         """Start from the larger of the spool's offsets file and the store's progress table."""
@@ -210,43 +221,53 @@ class Loader:
 
     # -- one step -----------------------------------------------------------------------------
     def _step(self) -> bool:
-        """Load one batch or retire one segment; False when there is nothing to do."""
+        """Retire finished segments, then load one batch; False when there was nothing to do."""
         names = self.spool.segments()
         if not names:
             return False
         active_seq = segment_seq(self.spool.active())  # read before the segments' contents
+        chunks: list[tuple[str, list[bytes], int]] = []
+        room, retired = self.batch_events, False
         for name in names:
             start = self._offsets.get(name, 0)
-            lines, end = read_lines(self.spool.dir, name, start, READ_BYTES, self.batch_events)
+            lines, end = read_lines(self.spool.dir, name, start, READ_BYTES, room) if room else ([], start)
             if end > start:
-                self._commit(name, lines, end)
-                return True
-            if segment_seq(name) < active_seq:
-                self._retire(name)
-                return True
+                chunks.append((name, lines, end))
+                room -= len(lines)
+            elif segment_seq(name) < active_seq and not chunks:
+                self._retire(name)  # sealed, and nothing after its last loaded line
+                retired = True
+        if chunks:
+            self._commit(chunks)
+            return True
         self._maybe_seal(names[-1])
-        return False
+        return retired
 
-    def _commit(self, name: str, lines: list[bytes], end: int) -> None:
-        payloads = [line.decode("utf-8", "replace") for line in lines if line.strip()]
+    def _commit(self, chunks: list[tuple[str, list[bytes], int]]) -> None:
+        """One transaction for the lines of one or more segments and their new offsets."""
+        payloads = [line.decode("utf-8", "replace") for _, lines, _ in chunks for line in lines if line.strip()]
+        ends = [(name, end) for name, _, end in chunks]
+        source = "spool:" + chunks[0][0] + (f"+{len(chunks) - 1}" if len(chunks) > 1 else "")
         report = self._retrying(lambda: self.store.run_write(
-            lambda con: self._load(con, name, payloads, end)))
+            lambda con: self._load(con, source, payloads, ends)))
         self._forget = []
-        self._offsets[name] = end
+        self._offsets.update(ends)
         write_offsets(self.spool.dir, self._offsets)
         self.stats.add(report)
         for listener in self._listeners:
             listener(report)
 
-    def _load(self, con: duckdb.DuckDBPyConnection, name: str, payloads: list[str], end: int) -> LoadReport:
+    def _load(self, con: duckdb.DuckDBPyConnection, source: str, payloads: list[str],
+              ends: list[tuple[str, int]]) -> LoadReport:
         now = utc_now()
-        report = LoadReport(batch_id=str(uuid.uuid4()), source=f"spool:{name}")
+        report = LoadReport(batch_id=str(uuid.uuid4()), source=source)
         if payloads:
             stage_payloads(con, payloads, RAW_TABLE)
-            report = ingest_staged(con, RAW_TABLE, source=report.source, now=now,
+            report = ingest_staged(con, RAW_TABLE, source=source, now=now,
                                    max_future_hours=self.max_future_hours)
             con.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
-        con.execute(UPSERT_PROGRESS_SQL, [name, end, report.batch_id, now])
+        for name, end in ends:
+            con.execute(UPSERT_PROGRESS_SQL, [name, end, report.batch_id, now])
         if self._forget:
             con.execute(FORGET_SQL, [self._forget])
         return report

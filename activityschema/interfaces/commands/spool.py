@@ -58,7 +58,8 @@ def _open_store(path: str, stop: threading.Event, retries: int | None) -> DuckDB
             attempt += 1
             if retries is not None and attempt > retries:
                 raise
-            err_console.print(f"store unavailable ({exc.message}); retrying in {delay:.1f} s")
+            err_console.print(f"store unavailable ({exc.message}); retrying in {delay:.1f} s",
+                              soft_wrap=True, markup=False)
             if stop.wait(delay):
                 return None
             delay = min(delay * 2, OPEN_RETRY_MAX_SECONDS)
@@ -99,13 +100,13 @@ def loader(
     if as_json:
         print_json({"spool": str(spool.dir), **stats.to_dict()})
     else:
-        console.print(_summary(stats, spool.dir))
+        console.print(_summary(stats, spool.dir), soft_wrap=True, markup=False)
 
 
 def _print_batch(report: LoadReport) -> None:
     now = datetime.now(UTC).strftime("%H:%M:%S")
     console.print(f"{now} {report.source}: submitted {report.submitted:,} · accepted {report.accepted:,} · "
-                  f"duplicate {report.duplicate:,} · rejected {report.rejected:,}")
+                  f"duplicate {report.duplicate:,} · rejected {report.rejected:,}", soft_wrap=True, markup=False)
 
 
 def register(app: typer.Typer) -> None:
