@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import os
 import threading
 import time
 import weakref
@@ -60,7 +61,10 @@ class _Batch:
         self.error = error
         self.done.set()
         for loop, future in self.futures:
-            loop.call_soon_threadsafe(_settle, future, error)
+            try:
+                loop.call_soon_threadsafe(_settle, future, error)
+            except RuntimeError:  # that event loop is closed: nobody is waiting any more
+                pass
 
     def result(self) -> None:
         self.done.wait()
@@ -105,9 +109,10 @@ class ActivityLogger:
         self._next_check = 0.0
         self._unchecked_bytes = 0
         self._over = False
+        self._pid = os.getpid()
+        self.loader = Loader(store, self._view, env=env).start() if store is not None else None
         self._writer = threading.Thread(target=self._write_loop, name="activityschema-logger", daemon=True)
         self._writer.start()
-        self.loader = Loader(store, self._view, env=env).start() if store is not None else None
         _LIVE.add(self)
 
     # -- logging ----------------------------------------------------------------------------
@@ -117,7 +122,10 @@ class ActivityLogger:
 
     def log_many(self, records: Iterable[dict[str, Any]]) -> list[str]:
         """Log events together (all or none); one fsync covers them all. Returns their ids."""
+        self._check_process()
         lines = encode_records(list(records), max_future_hours=self.max_future_hours)
+        if not lines:
+            return []
         nbytes = sum(map(len, lines))
         deadline = time.monotonic() + self.backpressure_timeout
         while not self._has_room(nbytes, deadline):
@@ -132,7 +140,10 @@ class ActivityLogger:
         return (await self.alog_many([record]))[0]
 
     async def alog_many(self, records: Iterable[dict[str, Any]]) -> list[str]:
+        self._check_process()
         lines = encode_records(list(records), max_future_hours=self.max_future_hours)
+        if not lines:
+            return []
         nbytes = sum(map(len, lines))
         deadline = time.monotonic() + self.backpressure_timeout
         while not self._has_room(nbytes, deadline):
@@ -183,17 +194,19 @@ class ActivityLogger:
         future = None
         with self._cond:
             while self._batch.nbytes and self._batch.nbytes + nbytes > MAX_QUEUED_BYTES and not self._closed:
+                self._cond.notify_all()  # a full queue is written now, not at the next interval
                 self._cond.wait()
             if self._closed:
                 raise IngestError("The ActivityLogger is closed; create a new one to log.", code="logger_closed")
             self._raise_failure()
             batch = self._batch
+            if not batch.lines:
+                self._cond.notify_all()  # the writer sleeps only while the queue is empty
             batch.lines.extend(lines)
             batch.nbytes += nbytes
             if waiter is not None and not self.flush_seconds:
                 future = waiter.create_future()
                 batch.futures.append((waiter, future))
-            self._cond.notify_all()
         return batch, future
 
     def _write_loop(self) -> None:
@@ -206,8 +219,10 @@ class ActivityLogger:
                 if not self._batch.lines:
                     self._batch.finish(None)
                     return
-                wait = last + self.flush_seconds - time.monotonic()
-                if wait > 0 and not (self._flush_asked or self._closed):
+                while not (self._flush_asked or self._closed or self._batch.nbytes >= MAX_QUEUED_BYTES):
+                    wait = last + self.flush_seconds - time.monotonic()
+                    if wait <= 0:
+                        break
                     self._cond.wait(wait)
                 batch, self._batch = self._batch, _Batch()
                 self._inflight = batch
@@ -227,6 +242,12 @@ class ActivityLogger:
             batch.finish(exc)
         else:
             batch.finish(None)
+
+    def _check_process(self) -> None:
+        # After fork() the child has no writer thread and shares the parent's lock: refuse loudly.
+        if os.getpid() != self._pid:
+            raise IngestError("This ActivityLogger was created in another process (before a fork); "
+                              "create one in each process.", code="logger_forked")
 
     def _raise_failure(self) -> None:
         failure, self._failure = self._failure, None

@@ -1,6 +1,6 @@
 """Crash safety with real processes: writers and loaders SIGKILLed at random instants.
 
-CI runs a modest number of rounds (``ACTIVITYSCHEMA_CRASH_ROUNDS``, default 10); ``bench/bench_soak.py``
+CI runs a modest number of rounds (``ACTIVITYSCHEMA_CRASH_ROUNDS``, default 8); ``bench/bench_soak.py``
 runs hundreds.
 """
 
@@ -13,7 +13,7 @@ from activityschema.ingest.loader import Loader
 from activityschema.store.duckdb import DuckDBStore
 from tests.integration.crash_harness import CrashLog, crash_round, verify
 
-ROUNDS = int(os.environ.get("ACTIVITYSCHEMA_CRASH_ROUNDS", "10"))
+ROUNDS = int(os.environ.get("ACTIVITYSCHEMA_CRASH_ROUNDS", "8"))
 
 
 def test_acknowledged_events_survive_sigkill_of_writers_and_loader_exactly_once(tmp_path):

@@ -51,7 +51,7 @@ def test_fast_path_takes_the_common_shape_and_writes_what_the_validator_would(re
         assert without_id(fast) == without_id(slow)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(records | common, min_size=1, max_size=20))
 def test_every_line_the_logger_writes_passes_sql_validation_unchanged(batch):
     lines = []
