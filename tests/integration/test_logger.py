@@ -136,3 +136,27 @@ def test_closed_logger_refuses_with_a_clear_error(tmp_path):
     logger.close()
     with pytest.raises(Exception, match="closed"):
         logger.log({"activity": "visited_page", "ts": "2026-01-01T00:00:00Z"})
+
+
+def test_empty_calls_return_at_once_and_batched_alog_works(tmp_path):
+    with ActivityLogger(tmp_path / "spool") as logger:
+        assert logger.log_many([]) == []
+    with ActivityLogger(tmp_path / "spool", flush_ms=60_000) as logger:
+        ids = asyncio.run(logger.alog_many([{"activity": "visited_page", "ts": "2026-01-01T00:00:00Z"}]))
+    assert [line["activity_id"] for line in spool_lines(tmp_path / "spool")] == ids
+
+
+def test_a_logger_inherited_through_fork_refuses_instead_of_hanging(tmp_path):
+    import os
+
+    logger = ActivityLogger(tmp_path / "spool")
+    pid = os.fork()
+    if pid == 0:  # the child: its copy of the logger has no writer thread
+        try:
+            logger.log({"activity": "visited_page", "ts": "2026-01-01T00:00:00Z"})
+        except Exception as exc:  # noqa: BLE001
+            os._exit(0 if getattr(exc, "code", "") == "logger_forked" else 2)
+        os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    logger.close()
+    assert os.waitstatus_to_exitcode(status) == 0
