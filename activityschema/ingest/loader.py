@@ -118,6 +118,7 @@ class Loader:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._next_seal = 0.0
+        self._drain = False
 
     # -- running ----------------------------------------------------------------------------
     def run_once(self) -> LoaderStats:
@@ -159,11 +160,15 @@ class Loader:
             while not self._stop.is_set():
                 if not self._step():
                     self._stop.wait(self.poll_seconds)
+            while self._drain and self._step():
+                pass
         except _Stopped:
             pass
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Ask the loader to finish its current batch and stop; wait for the thread."""
+    def stop(self, timeout: float = 30.0, *, drain: bool = False) -> None:
+        """Ask the loader to finish its current batch (with ``drain``, everything already in the
+        spool) and stop; wait for the thread."""
+        self._drain = drain
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)

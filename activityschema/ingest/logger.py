@@ -164,7 +164,7 @@ class ActivityLogger:
         self._raise_failure()
 
     def close(self) -> None:
-        """Flush, stop the writer thread (and the loader this logger started)."""
+        """Flush, stop the writer thread; a loader this logger started loads what is left, then stops."""
         with self._cond:
             if self._closed:
                 return
@@ -172,7 +172,7 @@ class ActivityLogger:
             self._cond.notify_all()
         self._writer.join()
         if self.loader is not None:
-            self.loader.stop()
+            self.loader.stop(drain=True)  # what this logger wrote is in the store when close returns
         self.spool.close()
         self._view.close()
         self._raise_failure()

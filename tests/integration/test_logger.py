@@ -160,3 +160,11 @@ def test_a_logger_inherited_through_fork_refuses_instead_of_hanging(tmp_path):
     _, status = os.waitpid(pid, 0)
     logger.close()
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_closing_a_logger_with_a_store_loads_everything_it_logged(db_path):
+    with DuckDBStore(db_path) as store:
+        with ActivityLogger(store=store) as logger:
+            ids = logger.log_many([{"activity": "visited_page", "ts": "2026-01-01T00:00:00Z", "customer": f"c{i}"}
+                                   for i in range(100)])
+        assert store.fetchone("SELECT count(*) FROM activities")[0] == len(ids) == 100
