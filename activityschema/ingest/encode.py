@@ -26,7 +26,8 @@ from ..schema.record import Reason, reason, validate_record
 # Canonical lowercase UUID (what the store keeps): anything else goes through the slow path.
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 # A strict subset of columns.TS_PATTERN that datetime.fromisoformat parses identically.
-_FAST_TS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{3}|\.\d{6})?(?:Z|\+00:00)?\Z", re.ASCII)
+_FAST_TS = re.compile(
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{3}|\.\d{6})?(?:Z|\+00:00)?\Z", re.ASCII)
 # A line this short (in characters) cannot hold a feature_json over the byte limit (4 bytes/char).
 _SAFE_LINE_CHARS = C.FEATURE_JSON_MAX_BYTES // 4
 _ACTIVITY_CACHE_MAX = 4096
@@ -45,11 +46,12 @@ def _refill_ids() -> None:
         raw[i + 6] = (raw[i + 6] & 0x0F) | 0x40
         raw[i + 8] = (raw[i + 8] & 0x3F) | 0x80
     h = raw.hex()
-    _id_pool.extend(f"{h[k:k + 8]}-{h[k + 8:k + 12]}-{h[k + 12:k + 16]}-{h[k + 16:k + 20]}-{h[k + 20:k + 32]}"
-                    for k in range(0, len(h), 32))
+    _id_pool.extend(
+        f"{h[k:k + 8]}-{h[k + 8:k + 12]}-{h[k + 12:k + 16]}-{h[k + 16:k + 20]}-{h[k + 20:k + 32]}"
+        for k in range(0, len(h), 32))
 
 
-# A forked child must not hand out the ids its parent already holds: that would be a silent duplicate.
+# A forked child must not hand out ids its parent already holds: that would be a silent duplicate.
 os.register_at_fork(after_in_child=_id_pool.clear)
 
 
@@ -156,19 +158,21 @@ def fast_line(rec: Any, limit: datetime) -> bytes | None:
         if not math.isfinite(revenue):
             return None
     link = rec.get("link")
-    if link is not None and not (type(link) is str and len(link) <= C.LINK_MAX_LEN and C.LINK_RE.match(link)):
+    if link is not None and not (
+            type(link) is str and len(link) <= C.LINK_MAX_LEN and C.LINK_RE.match(link)):
         return None
     try:
         features_text = _dumps(features)
         if len(features_text) > _SAFE_LINE_CHARS:
             return None
-        return _line(aid, parsed[1], rec["activity"], rec.get("customer"), rec.get("anonymous_customer_id"),
-                     features_text, revenue, link)
+        return _line(aid, parsed[1], rec["activity"], rec.get("customer"),
+                     rec.get("anonymous_customer_id"), features_text, revenue, link)
     except (TypeError, ValueError, OverflowError):  # NaN, infinity, unserializable, lone surrogates
         return None
 
 
-def slow_line(rec: Any, now: datetime, max_future_hours: float) -> tuple[bytes | None, list[Reason]]:
+def slow_line(rec: Any, now: datetime,
+              max_future_hours: float) -> tuple[bytes | None, list[Reason]]:
     """Validate with every rule: the line, or None and every reason."""
     checked = validate_record(rec, now=now, max_future_hours=max_future_hours)
     if checked.record is None:
@@ -177,8 +181,9 @@ def slow_line(rec: Any, now: datetime, max_future_hours: float) -> tuple[bytes |
     features_text = out["feature_json"]
     try:
         ts_text = datetime.isoformat(out["ts"]) + "Z"
-        return _line(out["activity_id"], ts_text, out["activity"], out["customer"], out["anonymous_customer_id"],
-                     features_text, out["revenue_impact"], out["link"]), []
+        return _line(out["activity_id"], ts_text, out["activity"], out["customer"],
+                     out["anonymous_customer_id"], features_text, out["revenue_impact"],
+                     out["link"]), []
     except UnicodeEncodeError:
         return None, [reason("invalid_json", "a string holds a lone surrogate, not valid Unicode")]
 

@@ -235,7 +235,9 @@ class Loader:
         room, retired = self.batch_events, False
         for name in names:
             start = self._offsets.get(name, 0)
-            lines, end = read_lines(self.spool.dir, name, start, READ_BYTES, room) if room else ([], start)
+            lines, end = ([], start)
+            if room:
+                lines, end = read_lines(self.spool.dir, name, start, READ_BYTES, room)
             if end > start:
                 chunks.append((name, lines, end))
                 room -= len(lines)
@@ -250,7 +252,8 @@ class Loader:
 
     def _commit(self, chunks: list[tuple[str, list[bytes], int]]) -> None:
         """One transaction for the lines of one or more segments and their new offsets."""
-        payloads = [line.decode("utf-8", "replace") for _, lines, _ in chunks for line in lines if line.strip()]
+        payloads = [line.decode("utf-8", "replace")
+                    for _, lines, _ in chunks for line in lines if line.strip()]
         ends = [(name, end) for name, _, end in chunks]
         source = "spool:" + chunks[0][0] + (f"+{len(chunks) - 1}" if len(chunks) > 1 else "")
         report = self._retrying(lambda: self.store.run_write(

@@ -96,8 +96,10 @@ class ActivityLogger:
                            env=env)
         self.flush_seconds = float(resolve("logger_flush_ms", flush_ms, env)) / 1000
         self.max_backlog_bytes = int(resolve("spool_max_backlog_bytes", max_backlog_bytes, env))
-        self.max_backlog_seconds = float(resolve("spool_max_backlog_seconds", max_backlog_seconds, env))
-        self.backpressure_timeout = float(resolve("spool_backpressure_timeout", backpressure_timeout, env))
+        self.max_backlog_seconds = float(
+            resolve("spool_max_backlog_seconds", max_backlog_seconds, env))
+        self.backpressure_timeout = float(
+            resolve("spool_backpressure_timeout", backpressure_timeout, env))
         self.max_future_hours = float(resolve("max_future_hours", None, env))
         self._cond = threading.Condition()
         self._batch = _Batch()
@@ -111,7 +113,8 @@ class ActivityLogger:
         self._over = False
         self._pid = os.getpid()
         self.loader = Loader(store, self._view, env=env).start() if store is not None else None
-        self._writer = threading.Thread(target=self._write_loop, name="activityschema-logger", daemon=True)
+        self._writer = threading.Thread(target=self._write_loop, name="activityschema-logger",
+                                        daemon=True)
         self._writer.start()
         _LIVE.add(self)
 
@@ -193,11 +196,13 @@ class ActivityLogger:
         nbytes = sum(map(len, lines))
         future = None
         with self._cond:
-            while self._batch.nbytes and self._batch.nbytes + nbytes > MAX_QUEUED_BYTES and not self._closed:
+            while (self._batch.nbytes and self._batch.nbytes + nbytes > MAX_QUEUED_BYTES
+                   and not self._closed):
                 self._cond.notify_all()  # a full queue is written now, not at the next interval
                 self._cond.wait()
             if self._closed:
-                raise IngestError("The ActivityLogger is closed; create a new one to log.", code="logger_closed")
+                raise IngestError("The ActivityLogger is closed; create a new one to log.",
+                                  code="logger_closed")
             self._raise_failure()
             batch = self._batch
             if not batch.lines:
@@ -219,7 +224,8 @@ class ActivityLogger:
                 if not self._batch.lines:
                     self._batch.finish(None)
                     return
-                while not (self._flush_asked or self._closed or self._batch.nbytes >= MAX_QUEUED_BYTES):
+                while not (self._flush_asked or self._closed
+                           or self._batch.nbytes >= MAX_QUEUED_BYTES):
                     wait = last + self.flush_seconds - time.monotonic()
                     if wait <= 0:
                         break
@@ -271,8 +277,9 @@ class ActivityLogger:
                 return True
             current = backlog(self._view)
             self._next_check = now + BACKLOG_CHECK_SECONDS
-            over_bytes = current.pending_bytes > 0 and current.pending_bytes + nbytes > self.max_backlog_bytes
-            over_age = bool(self.max_backlog_seconds) and current.lag_seconds > self.max_backlog_seconds
+            pending, lag = current.pending_bytes, current.lag_seconds
+            over_bytes = pending > 0 and pending + nbytes > self.max_backlog_bytes
+            over_age = bool(self.max_backlog_seconds) and lag > self.max_backlog_seconds
             self._over = over_bytes or over_age
             self._unchecked_bytes = current.pending_bytes + (0 if self._over else nbytes)
         if not self._over:
@@ -284,7 +291,8 @@ class ActivityLogger:
                 + (f", {self.max_backlog_seconds:g} s" if self.max_backlog_seconds else "")
                 + f"); waited {self.backpressure_timeout:g} s for the loader. Is "
                 "`activityschema loader` running?",
-                details={"pending_bytes": current.pending_bytes, "lag_seconds": current.lag_seconds})
+                details={"pending_bytes": current.pending_bytes,
+                         "lag_seconds": current.lag_seconds})
         return False
 
 

@@ -33,8 +33,9 @@ _ADVICE = {
     errno.ENOTDIR: "a part of the path is a file, not a directory: choose another spool_dir",
     errno.EISDIR: "a directory is in the way of a spool file: remove it",
 }
-_CODES = {errno.ENOSPC: "spool_full", errno.EDQUOT: "spool_full", errno.EACCES: "spool_unwritable",
-          errno.EPERM: "spool_unwritable", errno.EROFS: "spool_unwritable", errno.ENOTDIR: "spool_unwritable"}
+_CODES = {errno.ENOSPC: "spool_full", errno.EDQUOT: "spool_full",
+          errno.EACCES: "spool_unwritable", errno.EPERM: "spool_unwritable",
+          errno.EROFS: "spool_unwritable", errno.ENOTDIR: "spool_unwritable"}
 
 
 def segment_name(seq: int) -> str:

@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from .spool import LOADER_LOCK_FILE, OFFSETS_FILE, Spool, peek_active
-from .spool_files import atomic_write, last_newline_end, list_segments, segment_seq, times_name, try_flock
+from .spool_files import (
+    atomic_write,
+    last_newline_end,
+    list_segments,
+    segment_seq,
+    times_name,
+    try_flock,
+)
 
 # A line is at most ~17 MB (feature_json is capped at 16 MB); a window never grows past this.
 MAX_LINE_BYTES = 64 * 1024 * 1024
@@ -72,8 +79,9 @@ def marker_time_ns(directory: Path, segment: str, offset: int) -> int | None:
     best: int | None = None
     for line in text.splitlines():
         parts = line.split()
-        if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit() and int(parts[0]) <= offset:
-            best = int(parts[1])
+        if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
+            if int(parts[0]) <= offset:
+                best = int(parts[1])
     return best
 
 

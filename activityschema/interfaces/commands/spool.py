@@ -27,7 +27,8 @@ def _spool(db: str | None, spool_dir: str | None) -> Spool:
     return Spool(default_spool_dir(db_path(db), spool_dir))
 
 
-def status(db: str | None = DbOption, spool_dir: str | None = SpoolDirOption, as_json: bool = JsonOption) -> None:
+def status(db: str | None = DbOption, spool_dir: str | None = SpoolDirOption,
+           as_json: bool = JsonOption) -> None:
     """Backlog, lag and segments of the spool (reads the spool only; the store may be in use)."""
     spool = _spool(db, spool_dir)
     if not spool.dir.is_dir():
@@ -42,8 +43,8 @@ def status(db: str | None = DbOption, spool_dir: str | None = SpoolDirOption, as
         f"Spool [bold]{info.directory}[/bold]: {info.pending_bytes:,} bytes pending · "
         f"lag {info.lag_seconds:.1f} s · {len(info.segments)} segment(s) · loader {loader}"
     )
-    rows = [[s.name, "sealed" if s.sealed else "active", f"{s.size:,}", f"{s.committed:,}", f"{s.pending:,}"]
-            for s in info.segments]
+    rows = [[s.name, "sealed" if s.sealed else "active", f"{s.size:,}", f"{s.committed:,}",
+             f"{s.pending:,}"] for s in info.segments]
     if rows:
         print_table(None, ["segment", "state", "bytes", "loaded", "pending"], rows)
 
@@ -110,7 +111,8 @@ def _print_batch(report: LoadReport) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    spool_app = typer.Typer(help="The durable spool between loggers and the store.", no_args_is_help=True)
+    spool_app = typer.Typer(help="The durable spool between loggers and the store.",
+                            no_args_is_help=True)
     spool_app.command("status")(status)
     app.add_typer(spool_app, name="spool")
     app.command("loader")(loader)
