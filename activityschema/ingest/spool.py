@@ -1,4 +1,4 @@
-"""The durable spool: append-only NDJSON segments that many processes append to and one loader drains.
+"""The durable spool: append-only NDJSON segments that many processes append to, one loader drains.
 
 A spool directory (default ``<db>.spool`` beside the store) holds:
 
@@ -6,7 +6,7 @@ A spool directory (default ``<db>.spool`` beside the store) holds:
                                 time of its first write and of the last time marker
     seg-<seq>-<rand>.ndjson     segments in sequence order; the one named by the state is *active*,
                                 every lower sequence is *sealed* and never written again
-    seg-<seq>-<rand>.times      time markers ``<offset> <unix ns>``, at most one a second: backlog age
+    seg-<seq>-<rand>.times      time markers ``<offset> <unix ns>``, at most one a second (lag)
     offsets.json                committed offset per segment (the loader, after each store commit)
     loader.lock                 held by the running loader (one per spool)
 
@@ -18,6 +18,8 @@ Why an acknowledged event survives any crash:
   next appender sees it under the lock and rotates, so the torn bytes end a sealed segment and are
   never followed by good lines; readers only consume up to the last newline.
 - A new segment is created and the directory fsynced before anything is written into it.
+- Each process starts a new segment at its first append, so no process appends to a segment that
+  a power failure may have shortened below the loader's committed offset.
 """
 
 from __future__ import annotations
@@ -111,6 +113,8 @@ class Spool:
         self._appending = threading.Lock()  # an append's fd stays open until its fsync is done
         self._lock_fd: int | None = None
         self._segment: tuple[str, int] | None = None
+        self._created: str | None = None  # the last segment this object created
+        self._appended = False
 
     # -- opening ----------------------------------------------------------------------------
     def open(self) -> Spool:
@@ -202,10 +206,14 @@ class Spool:
         fd, state = self._segment_fd(state)
         size = os.fstat(fd).st_size
         now = time.time_ns()
-        if size and (size >= self.segment_bytes or now - state.first_write_ns >= self.segment_ns
-                     or os.pread(fd, 1, size - 1) != b"\n"):
+        # A process's first append starts a segment of its own: after a power failure the active
+        # segment may have lost bytes the loader had already read (never acknowledged, but its
+        # committed offset is past them), and appending there would hide new lines below it.
+        first = not self._appended and state.active != self._created
+        if first or self._full_old_or_torn(fd, size, state, now):
             fd, state = self._segment_fd(self._create_segment(segment_seq(state.active) + 1))
             size = 0
+        self._appended = True
         dirty = False
         if size == 0:
             state.first_write_ns, dirty = now, True
@@ -216,6 +224,13 @@ class Spool:
         if dirty:
             self._write_state(state)
         return fd
+
+    def _full_old_or_torn(self, fd: int, size: int, state: SpoolState, now: int) -> bool:
+        if not size:
+            return False
+        if size >= self.segment_bytes or now - state.first_write_ns >= self.segment_ns:
+            return True
+        return os.pread(fd, 1, size - 1) != b"\n"  # a writer died mid-write: seal the torn tail
 
     def _segment_fd(self, state: SpoolState) -> tuple[int, SpoolState]:
         """An fd of the active segment (cached); a vanished one gets a successor, never recreated."""
@@ -237,6 +252,7 @@ class Spool:
         name = segment_name(seq)
         os.close(os.open(self.dir / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
         sync_dir(self.dir)
+        self._created = name
         state = SpoolState(name)
         self._write_state(state)
         return state

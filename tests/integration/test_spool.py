@@ -164,3 +164,17 @@ def test_a_store_that_fails_is_retried_with_backoff(tmp_path, db_path):
     Loader(store, spool_dir).run_once()
     assert stored(store) == (1, 1)
     store.close()
+
+
+def test_a_segment_shortened_by_a_power_failure_never_hides_new_events(tmp_path, store):
+    spool_dir = tmp_path / "spool"
+    with ActivityLogger(spool_dir) as logger:
+        logger.log_many([rec(1), rec(2), rec(3)])
+    Loader(store, spool_dir).run_once()
+    [seg] = segments(spool_dir)
+    first_line = (spool_dir / seg).read_bytes().split(b"\n")[0] + b"\n"
+    os.truncate(spool_dir / seg, len(first_line))  # the page cache held more than the disk kept
+    with ActivityLogger(spool_dir) as logger:  # a new process appends after the reboot
+        logger.log(rec(4))
+    Loader(store, spool_dir).run_once()
+    assert store.fetchone("SELECT count(*) FROM activities WHERE activity_id = ?", [uid(4)]) == (1,)
