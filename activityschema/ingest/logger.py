@@ -60,9 +60,12 @@ class _Batch:
     def finish(self, error: BaseException | None) -> None:
         self.error = error
         self.done.set()
+        by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
         for loop, future in self.futures:
+            by_loop.setdefault(loop, []).append(future)
+        for loop, futures in by_loop.items():  # one wake-up per event loop, not one per caller
             try:
-                loop.call_soon_threadsafe(_settle, future, error)
+                loop.call_soon_threadsafe(_settle, futures, error)
             except RuntimeError:  # that event loop is closed: nobody is waiting any more
                 pass
 
@@ -72,13 +75,14 @@ class _Batch:
             raise self.error
 
 
-def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
-    if future.done():
-        return
-    if error is None:
-        future.set_result(None)
-    else:
-        future.set_exception(error)
+def _settle(futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
+    for future in futures:
+        if future.done():
+            continue
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
 
 
 class ActivityLogger:
