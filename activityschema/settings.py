@@ -37,6 +37,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("spool_segment_bytes", 16 * 1024 * 1024, "Rotate a spool segment at this size."),
     Setting("spool_segment_seconds", 60, "Rotate a spool segment at this age."),
     Setting("spool_max_backlog_bytes", 1024 * 1024 * 1024, "Backpressure bound on unloaded spool bytes."),
+    Setting("spool_max_backlog_seconds", 0.0, "Backpressure bound on the age of the oldest unloaded event; 0 = no bound."),
     Setting("spool_backpressure_timeout", 10.0, "Seconds log() waits under backpressure before failing."),
     Setting("logger_flush_ms", 0, "0 = fsync before every acknowledgement (group commit); N = flush at most every N ms."),
     Setting("loader_batch_events", 50_000, "Largest batch the loader merges at once."),

@@ -105,7 +105,7 @@ WITH objects AS (
                        AND substr(ts_s, 15, 2) <= '59' AND substr(ts_s, 18, 2) <= '59', false) AS is_fast
     FROM typed
 ), ts_parts AS (
-    SELECT *, CASE WHEN NOT is_fast THEN regexp_extract(ts_s, {_q(C.TS_PATTERN)},
+    SELECT *, CASE WHEN NOT is_fast THEN regexp_extract(trim(ts_s), {_q(C.TS_PATTERN)},
                   ['y', 'mo', 'd', 'hh', 'mi', 'ss', 'frac', 'tz']) END AS tp
     FROM ts_fast
 ), ts_parsed AS (

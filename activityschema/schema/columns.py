@@ -41,10 +41,17 @@ TS_PATTERN = (
 # An absolute URI: a scheme, a colon, then no whitespace.
 LINK_PATTERN = r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s]+$"
 
-ACTIVITY_RE = re.compile(ACTIVITY_PATTERN)
-UUID_RE = re.compile(UUID_PATTERN)
-TS_RE = re.compile(TS_PATTERN)
-LINK_RE = re.compile(LINK_PATTERN)
+
+def _python_regex(pattern: str) -> re.Pattern[str]:
+    """The pattern as DuckDB's RE2 reads it: ``$`` only at the very end (Python's ``$`` also matches
+    before a trailing newline) and ASCII classes (Python's ``\\d`` and ``\\s`` are Unicode-wide)."""
+    return re.compile(pattern.removesuffix("$") + r"\Z", re.ASCII)
+
+
+ACTIVITY_RE = _python_regex(ACTIVITY_PATTERN)
+UUID_RE = _python_regex(UUID_PATTERN)
+TS_RE = _python_regex(TS_PATTERN)
+LINK_RE = _python_regex(LINK_PATTERN)
 
 # Reason codes, each with the message template the validators use.
 REASONS: dict[str, str] = {

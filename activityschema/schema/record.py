@@ -64,7 +64,7 @@ def parse_ts(value: Any) -> datetime | None:
         return value
     if not isinstance(value, str):
         return None
-    m = C.TS_RE.match(value.strip())
+    m = C.TS_RE.match(value.strip(" "))  # spaces only, as DuckDB's trim()
     if not m:
         return None
     y, mo, d, hh, mi, ss, frac, tz = m.groups()

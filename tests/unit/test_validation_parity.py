@@ -71,3 +71,20 @@ def test_sql_and_python_validators_agree(batch):
 def test_sql_validator_keeps_malformed_lines_as_invalid_json():
     rows = sql_validate(["{oops", "[1]", '"text"', "null"])
     assert [r[1] for r in rows] == [["invalid_json"]] * 4
+
+
+EDGE_CASES = [
+    {"activity": "visited_page\n", "ts": "2026-01-01T00:00:00Z"},
+    {"activity": "visited_page", "ts": "2026-01-01T00:00:00Z\n"},
+    {"activity": "visited_page", "ts": " 2026-01-01T00:00:00Z "},
+    {"activity": "visited_page", "ts": "\t2026-01-01"},
+    {"activity": "visited_page", "ts": "\u0662\u0660\u0662\u0666-01-01"},
+    {"activity": "visited_page", "ts": "2026-01-01T00:00:00Z", "link": "http://x\n"},
+    {"activity": "visited_page", "ts": "2026-01-01T00:00:00Z", "activity_id": "0f8fad5b-d9cb-469f-a165-70867728950e\n"},
+]
+
+
+def test_validators_agree_on_trailing_newlines_spaces_and_unicode_digits():
+    rows = sql_validate([json.dumps(r) for r in EDGE_CASES])
+    for rec, row in zip(EDGE_CASES, rows, strict=True):
+        assert sorted(r.code for r in validate_record(rec, now=NOW).reasons) == sorted(row[1]), (rec, row)

@@ -1,0 +1,180 @@
+"""The spool and the loader: rotation, torn tails, committed offsets, retirement, one loader per spool."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytest
+
+from activityschema.errors import IngestError
+from activityschema.ingest.loader import Loader
+from activityschema.ingest.logger import ActivityLogger
+from activityschema.ingest.spool import Spool
+from activityschema.ingest.spool_view import backlog, read_offsets, write_offsets
+from activityschema.store.duckdb import DuckDBStore
+from tests.conftest import uid
+
+
+def rec(n, **extra):
+    return {"activity_id": uid(n), "activity": "visited_page", "ts": f"2026-01-01T00:00:{n % 60:02d}Z",
+            "customer": f"c{n % 3}", **extra}
+
+
+def segments(spool_dir):
+    return sorted(p.name for p in spool_dir.glob("seg-*.ndjson"))
+
+
+def stored(store):
+    return store.fetchone("SELECT count(*), count(DISTINCT activity_id) FROM activities")
+
+
+def test_segments_rotate_by_size_and_loaded_sealed_ones_are_deleted(tmp_path, store):
+    spool_dir = tmp_path / "spool"
+    with ActivityLogger(spool_dir, segment_bytes=1000) as logger:
+        for n in range(1, 41):
+            logger.log(rec(n))
+    assert len(segments(spool_dir)) > 3
+    stats = Loader(store, spool_dir).run_once()
+    assert stored(store) == (40, 40)
+    assert stats.segments_retired >= 3 and len(segments(spool_dir)) == 1  # only the active one is left
+    assert backlog(Spool(spool_dir)).pending_bytes == 0
+
+
+def test_segments_rotate_by_age_and_the_loader_seals_an_idle_one(tmp_path, store):
+    spool_dir = tmp_path / "spool"
+    with ActivityLogger(spool_dir, segment_seconds=0.05) as logger:
+        logger.log(rec(1))
+        time.sleep(0.1)
+        logger.log(rec(2))
+    assert len(segments(spool_dir)) == 2
+    time.sleep(0.1)
+    loader = Loader(store, Spool(spool_dir, segment_seconds=0.05))
+    loader.run_once()
+    loader._next_seal = 0.0  # the idle segment is sealed at most once a second: do not wait for it
+    loader.run_once()
+    assert stored(store) == (2, 2)
+    [left] = segments(spool_dir)  # both written segments sealed and retired; a fresh empty one is active
+    assert os.path.getsize(spool_dir / left) == 0
+
+
+def test_archive_moves_loaded_segments_instead_of_deleting(tmp_path, store):
+    spool_dir, archive = tmp_path / "spool", tmp_path / "archive"
+    with ActivityLogger(spool_dir, segment_bytes=300) as logger:
+        for n in range(1, 6):
+            logger.log(rec(n))
+    Loader(store, spool_dir, archive_dir=archive).run_once()
+    archived = [line for p in sorted(archive.glob("*.ndjson")) for line in p.read_text().splitlines()]
+    active = [line for p in spool_dir.glob("*.ndjson") for line in p.read_text().splitlines()]
+    assert archived and len(archived) + len(active) == 5 and stored(store) == (5, 5)
+
+
+def test_a_torn_tail_is_never_loaded_and_the_next_append_starts_a_new_segment(tmp_path, store):
+    spool_dir = tmp_path / "spool"
+    with ActivityLogger(spool_dir) as logger:
+        logger.log(rec(1))
+        [first] = segments(spool_dir)
+        with open(spool_dir / first, "ab") as fh:  # a writer killed mid-write left half a line
+            fh.write(json.dumps(rec(2)).encode()[:30])
+        Loader(store, spool_dir).run_once()
+        assert stored(store) == (1, 1)
+        logger.log(rec(3))
+    assert len(segments(spool_dir)) == 2
+    Loader(store, spool_dir).run_once()
+    assert stored(store) == (2, 2)
+    assert store.fetchone("SELECT count(*) FROM rejected_activities")[0] == 0
+    assert first not in segments(spool_dir)  # sealed, loaded to its last newline, retired
+
+
+def test_the_loader_reads_only_up_to_the_last_newline(tmp_path, store):
+    spool_dir = tmp_path / "spool"
+    Spool(spool_dir).open().close()
+    [seg] = segments(spool_dir)
+    line = json.dumps(rec(1)).encode() + b"\n"
+    with open(spool_dir / seg, "ab") as fh:
+        fh.write(line[:20])
+        fh.flush()
+        Loader(store, spool_dir).run_once()
+        assert stored(store) == (0, 0)
+        fh.write(line[20:])
+    Loader(store, spool_dir).run_once()
+    assert stored(store) == (1, 1)
+
+
+def test_a_crash_between_store_commit_and_offsets_file_replays_nothing(tmp_path, store):
+    spool_dir = tmp_path / "spool"
+    with ActivityLogger(spool_dir) as logger:
+        logger.log_many([rec(n) for n in range(1, 11)])
+    before = read_offsets(spool_dir)
+    Loader(store, spool_dir).run_once()
+    write_offsets(spool_dir, before)  # as if the loader died right after the store commit
+    again = Loader(store, spool_dir).run_once()
+    assert (again.submitted, again.duplicate) == (0, 0)
+    assert store.fetchone("SELECT sum(submitted), sum(duplicate) FROM load_batches") == (10, 0)
+
+
+def test_a_replayed_batch_is_counted_as_duplicates_and_stored_once(tmp_path, store):
+    spool_dir = tmp_path / "spool"
+    with ActivityLogger(spool_dir) as logger:
+        logger.log_many([rec(n) for n in range(1, 11)])
+    Loader(store, spool_dir).run_once()
+    write_offsets(spool_dir, {})
+    store.execute("DELETE FROM spool_progress")  # as if the store were restored from an older backup
+    again = Loader(store, spool_dir).run_once()
+    assert (again.accepted, again.duplicate) == (0, 10)
+    assert stored(store) == (10, 10)
+
+
+def test_one_loader_per_spool(tmp_path, store, db_path):
+    spool_dir = tmp_path / "spool"
+    first = Loader(store, spool_dir).start()
+    try:
+        with pytest.raises(IngestError, match="one loader per spool") as caught:
+            Loader(store, spool_dir).run_once()
+        assert caught.value.code == "loader_running"
+        assert backlog(Spool(spool_dir), with_loader=True).loader_pid == os.getpid()
+    finally:
+        first.stop()
+    assert backlog(Spool(spool_dir), with_loader=True).loader_pid is None
+
+
+def test_the_loader_reports_touched_actors_for_each_batch(tmp_path, store):
+    spool_dir = tmp_path / "spool"
+    with ActivityLogger(spool_dir) as logger:
+        logger.log_many([rec(1), rec(2), rec(4)])
+    seen = []
+    Loader(store, spool_dir, on_batch=lambda report: seen.append(sorted(report.touched_actors))).run_once()
+    assert seen == [["c1", "c2"]]
+    batch = store.fetchone("SELECT batch_id FROM load_batches")[0]
+    assert sorted(r[0] for r in store.fetchall("SELECT actor FROM touched_actors WHERE batch_id = ?", [batch])) == ["c1", "c2"]
+
+
+def test_a_store_that_fails_is_retried_with_backoff(tmp_path, db_path):
+    spool_dir = tmp_path / "spool"
+    with ActivityLogger(spool_dir) as logger:
+        logger.log(rec(1))
+    store = DuckDBStore(db_path)
+    store.execute("ALTER TABLE spool_progress RENAME TO spool_progress_away")  # the store "fails"
+    loader = Loader(store, spool_dir, max_retries=1)
+    with pytest.raises(Exception, match="spool_progress"):
+        loader.run_once()
+    assert loader.stats.retries == 2 and loader.stats.last_error
+    store.execute("ALTER TABLE spool_progress_away RENAME TO spool_progress")
+    Loader(store, spool_dir).run_once()
+    assert stored(store) == (1, 1)
+    store.close()
+
+
+def test_a_segment_shortened_by_a_power_failure_never_hides_new_events(tmp_path, store):
+    spool_dir = tmp_path / "spool"
+    with ActivityLogger(spool_dir) as logger:
+        logger.log_many([rec(1), rec(2), rec(3)])
+    Loader(store, spool_dir).run_once()
+    [seg] = segments(spool_dir)
+    first_line = (spool_dir / seg).read_bytes().split(b"\n")[0] + b"\n"
+    os.truncate(spool_dir / seg, len(first_line))  # the page cache held more than the disk kept
+    with ActivityLogger(spool_dir) as logger:  # a new process appends after the reboot
+        logger.log(rec(4))
+    Loader(store, spool_dir).run_once()
+    assert store.fetchone("SELECT count(*) FROM activities WHERE activity_id = ?", [uid(4)]) == (1,)
