@@ -188,7 +188,11 @@ def destroy_keys(con: duckdb.DuckDBPyConnection, secret: bytes, ids: Iterable[st
 
 def rotate_master_key(con: duckdb.DuckDBPyConnection, old: bytes, new: bytes,
                       env: Mapping[str, str] | None = None) -> int:
-    """Re-wrap every data key under a new master key (the data itself is not touched)."""
+    """Re-wrap every data key, and the store's keyed-hash secret, under a new master key.
+
+    Call it inside a write transaction on the store (``con``); the data itself is not touched.
+    Returns how many data keys were re-wrapped.
+    """
     store = keystore_for(con, env)
     old_id, new_id = masterkey.key_id(old), masterkey.key_id(new)
     rows = []
@@ -200,5 +204,6 @@ def rotate_master_key(con: duckdb.DuckDBPyConnection, old: bytes, new: bytes,
                                   code="master_key_mismatch")
         dk = masterkey.unwrap(old, wrapped, _DK_AAD + kid.encode())
         rows.append((kid, masterkey.wrap(new, dk, _DK_AAD + kid.encode()), new_id))
+    keys.rewrap_secret(con, old, new)
     store.replace(rows)
     return len(rows)

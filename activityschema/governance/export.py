@@ -208,8 +208,9 @@ def share_activities(store: DuckDBStore, path: str | Path, *, recipient: str, pu
                 rows += 1
         subjects = con.execute(SHARE_SUBJECTS_SQL, params).fetchall()
         secret = keys.hash_secret(con)
-        con.executemany("INSERT INTO disclosure_subjects VALUES (?, ?, ?, ?, ?)",
-                        [(export_id, keys.keyed_hash(secret, a), lo, hi, n) for a, lo, hi, n in subjects])
+        if subjects:  # executemany refuses an empty list
+            con.executemany("INSERT INTO disclosure_subjects VALUES (?, ?, ?, ?, ?)",
+                            [(export_id, keys.keyed_hash(secret, a), lo, hi, n) for a, lo, hi, n in subjects])
         con.execute("INSERT INTO disclosures VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [export_id, recipient, purpose, now, actor, rows, len(subjects)])
         append_entry(con, actor, "share", row_count=rows,

@@ -79,6 +79,17 @@ def _create_secret(con: duckdb.DuckDBPyConnection, env: Mapping[str, str] | None
                               f"(read-only?): {str(exc).splitlines()[0]}", code="hash_secret_missing") from exc
 
 
+def rewrap_secret(con: duckdb.DuckDBPyConnection, old: bytes, new: bytes) -> bool:
+    """Re-wrap the keyed-hash secret from master key ``old`` to ``new`` (if it is wrapped by ``old``)."""
+    row = con.execute(GET_SECRET_SQL, [SECRET_NAME]).fetchone()
+    if row is None or row[1] != masterkey.key_id(old):
+        return False
+    secret = masterkey.unwrap(old, bytes(row[0]), SECRET_AAD)
+    con.execute("UPDATE governance_secrets SET value = ?, wrapped_by = ? WHERE name = ?",
+                [masterkey.wrap(new, secret, SECRET_AAD), masterkey.key_id(new), SECRET_NAME])
+    return True
+
+
 def keyed_hash(secret: bytes, value: str) -> str:
     """HMAC-SHA256 of ``value`` (UTF-8) under ``secret``, as 64 hex digits."""
     return hmac.new(secret, value.encode("utf-8"), hashlib.sha256).hexdigest()

@@ -159,6 +159,8 @@ def _copy_rejects(con: duckdb.DuckDBPyConnection, masker: Masker) -> int:
         masked_payload = masker.payload(payload or "")
         masked_reasons = json.dumps(masker.value(json.loads(reasons)), ensure_ascii=False)
         out.append((rid, masked_payload, aid, masked_reasons, codes, source, received, status, resolved))
+    if not out:  # executemany refuses an empty list
+        return 0
     con.executemany("INSERT INTO masked.rejected_activities VALUES (?, ?, md5(?), ?, CAST(? AS JSON), ?, ?, ?, ?, ?)",
                     [(r[0], r[1], r[1], *r[2:]) for r in out])
     return len(out)

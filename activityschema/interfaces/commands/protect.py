@@ -53,7 +53,8 @@ def rotate(new_key_file: Path = typer.Option(..., help="File holding the new mas
     new = masterkey.parse_key(new_key_file.read_text(), source=f"file '{new_key_file}'")
     old = masterkey.require_master_key(purpose="Rotating the master key")
     with open_db(db) as store:
-        n = crypto.rotate_master_key(store.cursor(), old, new)
+        with store.write() as con:
+            n = crypto.rotate_master_key(con, old, new)
         audit_read(store, "master_key_rotate", row_count=n, new_master_key_id=masterkey.key_id(new))
     console.print(f"Re-wrapped {n} data keys under master key {masterkey.key_id(new)}.")
 
