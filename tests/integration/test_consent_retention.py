@@ -31,17 +31,17 @@ def test_consent_state_is_the_latest_value_of_each_flag(store):
 
 
 def test_opt_out_drops_with_redacted_rejects_and_counts_reconcile(store):
-    ingest_records(store, [event("page_viewed", "2026-01-01T00:00:00Z", "c1", 1, anonymous_customer_id="a1")], now=NOW)
-    consent.record_consent(store, "c1", {"tracking": False}, now=NOW)
-    batch = [event("page_viewed", "2026-01-02T00:00:00Z", "c1", 2, feature_json={"secret": "s"}),
-             event("page_viewed", "2026-01-02T00:00:00Z", None, 3, anonymous_customer_id="a1"),   # linked to c1
-             event("page_viewed", "2026-01-02T00:00:00Z", "c2", 4),
-             event("page_viewed", "bad", "c1", 5)]
+    ingest_records(store, [event("page_viewed", "2026-01-01T00:00:00Z", "opt-cust-1", 1, anonymous_customer_id="opt-anon-1")], now=NOW)
+    consent.record_consent(store, "opt-cust-1", {"tracking": False}, now=NOW)
+    batch = [event("page_viewed", "2026-01-02T00:00:00Z", "opt-cust-1", 2, feature_json={"secret": "s"}),
+             event("page_viewed", "2026-01-02T00:00:00Z", None, 3, anonymous_customer_id="opt-anon-1"),   # linked to c1
+             event("page_viewed", "2026-01-02T00:00:00Z", "opt-cust-2", 4),
+             event("page_viewed", "bad", "opt-cust-1", 5)]
     report = ingest_records(store, batch, now=NOW)
     assert report.reconciles and report.accepted == 1 and report.reasons["opted_out"] == 3
     payloads = [r[0] for r in store.fetchall("SELECT payload FROM rejected_activities")]
-    assert all("c1" not in p and "secret" not in p and json.loads(p)["redacted"] == "opted_out" for p in payloads)
-    consent.record_consent(store, "c1", {"tracking": True}, now=NOW + timedelta(minutes=1))  # opting back in passes
+    assert all("opt-cust-1" not in p and "opt-anon-1" not in p and "secret" not in p and json.loads(p)["redacted"] == "opted_out" for p in payloads)
+    consent.record_consent(store, "opt-cust-1", {"tracking": True}, now=NOW + timedelta(minutes=1))  # opting back in passes
     assert ingest_records(store, batch[:1], now=NOW).accepted == 1
 
 

@@ -51,7 +51,14 @@ GROUP BY actor
 """
 
 
+ANY_SQL = f"SELECT count(*) FROM @T@ WHERE activity = '{CONSENT_ACTIVITY}' AND len(reasons) = 0"
+
+
 def check(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    # Cheap test first: most batches carry no consent event and must not pay for the lookups below.
+    row = con.execute(ANY_SQL.replace("@T@", table)).fetchone()
+    if not row or not row[0]:
+        return
     con.execute(NEW_SQL.replace("@T@", table))
     row = con.execute("SELECT count(*) FROM _consent_new").fetchone()
     if not row or not row[0]:

@@ -43,8 +43,10 @@ WHERE contains(payload, '"{SPOOL_MARKER_KEY}"')
 IDS_SQL = """
 CREATE OR REPLACE TEMP TABLE _supp_ids AS
 SELECT _seq, activity,
-       coalesce(customer, try(json_extract_string(payload, '$.customer'))) AS c,
-       coalesce(anonymous_customer_id, try(json_extract_string(payload, '$.anonymous_customer_id'))) AS a
+       CASE WHEN len(reasons) = 0 THEN customer
+            ELSE coalesce(customer, try(json_extract_string(payload, '$.customer'))) END AS c,
+       CASE WHEN len(reasons) = 0 THEN anonymous_customer_id
+            ELSE coalesce(anonymous_customer_id, try(json_extract_string(payload, '$.anonymous_customer_id'))) END AS a
 FROM @T@;
 CREATE OR REPLACE TEMP TABLE _supp_pairs AS
 SELECT _seq, c AS id FROM _supp_ids WHERE c IS NOT NULL
