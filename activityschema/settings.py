@@ -45,6 +45,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("http_max_body_bytes", 16 * 1024 * 1024, "Largest accepted HTTP request body."),
     Setting("http_max_batch", 10_000, "Largest number of records in one POST /v1/activities."),
     Setting("master_key_file", "", "File holding the master key for field encryption."),
+    Setting("master_key", "", "Master key for field encryption (64 hex digits or base64 of 32 bytes); prefer master_key_file."),
+    Setting("keystore_file", "", "Per-customer data-key store (SQLite); empty means '<db>.keys' beside the store."),
     Setting("snowflake_account", "", "Snowflake account identifier."),
     Setting("snowflake_user", "", "Snowflake user."),
     Setting("snowflake_password", "", "Snowflake password (prefer key-pair auth)."),

@@ -7,6 +7,7 @@ template alike.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from dataclasses import dataclass, field
@@ -14,43 +15,109 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
+import sqlglot
+from sqlglot import exp
 
-from ..errors import ValidationError
+from ..errors import PermissionDenied, ValidationError
 from ..provenance import chain
-from ..sql.templates import Params, Template, get_template, validate_params
+from ..sql.templates import PLACEHOLDER_RE, Params, Template, get_template, validate_params
 from ..store.duckdb import DuckDBStore
 
 SCOPE_PARAM = "__scope_actors"
+TENANT_PARAM = "__scope_tenant"
+# A tenant scope keeps the events tagged with the tenant in this feature_json key.
+TENANT_KEY = "tenant_id"
 
 
 @dataclass(frozen=True)
 class Scope:
-    """A row scope: the actors (customer or anonymous ids) a caller may read. ``None`` means all."""
+    """A row scope: the actors (customer or anonymous ids) a caller may read, and/or a tenant.
+
+    ``actors=None`` and ``tenant=None`` mean everything. With a tenant, a caller sees the events
+    whose ``feature_json.tenant_id`` is that tenant, and rows of other per-customer tables only for
+    actors that have such events.
+    """
 
     actors: frozenset[str] | None = None
+    tenant: str | None = None
 
     @property
     def unrestricted(self) -> bool:
-        return self.actors is None
+        return self.actors is None and self.tenant is None
 
 
 UNRESTRICTED = Scope()
 
-# Tables holding per-customer rows and the column naming the actor; a scoped run sees them filtered.
+# Tables holding per-customer rows and the expression naming the row's actor; a scoped run sees them
+# filtered. A scoped run may read only these, the tables of ``UNSCOPED_TABLES`` (no per-customer
+# rows) and its own CTEs; anything else is refused, so a table added later cannot leak by default.
 SCOPED_TABLES: dict[str, str] = {
     "activities": "coalesce(customer, anonymous_customer_id)",
+    "identity_map": "customer",
+    "rejected_activities": "coalesce(try(json_extract_string(payload, '$.customer')), "
+                           "try(json_extract_string(payload, '$.anonymous_customer_id')))",
+    "touched_actors": "actor",
+    "insight_atoms": "customer_id",
+    "context_cache": "customer_id",
 }
+UNSCOPED_TABLES = frozenset({"load_batches", "schema_meta", "retention_policies"})
+_TABLE_FUNCTIONS = (exp.GenerateSeries, exp.Unnest, exp.ExplodingGenerateSeries)
+
+
+@functools.lru_cache(maxsize=1024)
+def scoped_tables_of(sql: str) -> tuple[str, ...]:
+    """The per-customer tables ``sql`` reads; PermissionDenied if a scoped run could not filter it."""
+    try:
+        tree = sqlglot.parse_one(PLACEHOLDER_RE.sub("NULL", sql), read="duckdb")
+    except sqlglot.errors.ParseError:
+        raise PermissionDenied("A scoped key cannot run this query: its SQL cannot be checked for row scope.",
+                               code="scope_unverifiable") from None
+    ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
+    found: set[str] = set()
+    for table in tree.find_all(exp.Table):
+        if not isinstance(table.this, exp.Identifier):
+            if isinstance(table.this, _TABLE_FUNCTIONS):
+                continue
+            raise PermissionDenied("A scoped key cannot run this query: it reads a table function.", code="scope_violation")
+        name = table.name.lower()
+        if table.db or table.catalog:
+            raise PermissionDenied(f"A scoped key cannot run this query: it names '{table.sql()}' with a schema.",
+                                   code="scope_violation")
+        if name in ctes and name in SCOPED_TABLES:
+            raise PermissionDenied(f"A scoped key cannot run this query: it redefines '{name}'.", code="scope_violation")
+        if name in SCOPED_TABLES:
+            found.add(name)
+        elif name not in ctes and name not in UNSCOPED_TABLES:
+            raise PermissionDenied(f"A scoped key cannot run this query: table '{name}' has no row scope.",
+                                   code="scope_violation")
+    return tuple(sorted(found))
+
+
+def _scope_filter(table: str, scope: Scope) -> str:
+    actor = SCOPED_TABLES[table]
+    conditions = []
+    if scope.actors is not None:
+        conditions.append(f"list_contains(${SCOPE_PARAM}, {actor})")
+    if scope.tenant is not None:
+        tagged = f"json_extract_string(feature_json, '$.{TENANT_KEY}') = ${TENANT_PARAM}"
+        conditions.append(tagged if table == "activities" else
+                          f"{actor} IN (SELECT coalesce(customer, anonymous_customer_id) FROM main.activities WHERE {tagged})")
+    return " AND ".join(conditions)
 
 
 def apply_scope(sql: str, scope: Scope, bind: dict[str, Any]) -> str:
-    """Shadow each per-customer table with a CTE of the same name that keeps only in-scope rows."""
+    """Shadow each per-customer table the query reads with a CTE of the same name keeping only
+    in-scope rows; refuse queries whose tables cannot be scoped (see ``scoped_tables_of``)."""
     if scope.unrestricted:
         return sql
-    bind[SCOPE_PARAM] = sorted(scope.actors or ())
-    ctes = ", ".join(
-        f"{table} AS (SELECT * FROM main.{table} WHERE list_contains(${SCOPE_PARAM}, {actor}))"
-        for table, actor in SCOPED_TABLES.items()
-    )
+    tables = scoped_tables_of(sql)
+    if scope.actors is not None:
+        bind[SCOPE_PARAM] = sorted(scope.actors)
+    if scope.tenant is not None:
+        bind[TENANT_PARAM] = scope.tenant
+    if not tables:
+        return sql
+    ctes = ", ".join(f"{t} AS (SELECT * FROM main.{t} WHERE {_scope_filter(t, scope)})" for t in tables)
     body = sql.lstrip()
     if body[:4].upper() == "WITH" and body[4:5].isspace():
         rest = body[4:].lstrip()
@@ -97,10 +164,10 @@ def execute(store: DuckDBStore, template: Template, params: Params, *, created_b
     """Render, record provenance and run validated parameters."""
     now = now or _now()
     sql, bind = template.render(params)
+    scoped_sql = apply_scope(sql, scope, bind)  # before recording: a refused run leaves no trace
     dumped = params.model_dump(mode="json")
     digest, collided = chain.record(store, template_name=template.name, query_text=sql, params=dumped,
                                     created_by=created_by, now=now)
-    scoped_sql = apply_scope(sql, scope, bind)
     started = time.perf_counter()
     table = store.fetch_arrow(scoped_sql, bind)
     elapsed = (time.perf_counter() - started) * 1000

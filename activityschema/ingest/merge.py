@@ -130,6 +130,16 @@ WHERE activities.activity_id = r.activity_id
        OR activities.activity_repeated_at IS DISTINCT FROM r.rep)
 """
 
+
+def renumber_partitions(con: duckdb.DuckDBPyConnection, partitions: str) -> None:
+    """Recompute the helper columns of the (actor, activity) partitions listed in ``partitions``.
+
+    ``partitions`` is an engine-chosen temp table with columns ``actor`` and ``activity`` (used by
+    governance after deleting events: retention, erasure).
+    """
+    con.execute(RENUMBER_SQL.replace("SEMI JOIN _existing e", f"SEMI JOIN {partitions} e"))
+
+
 REJECTS_SQL = """
 INSERT INTO rejected_activities
 SELECT CAST(gen_random_uuid() AS VARCHAR), payload, payload_hash, activity_id, to_json(reasons),

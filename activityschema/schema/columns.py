@@ -74,6 +74,7 @@ REASONS: dict[str, str] = {
     "unknown_field": "unknown top-level field",
     "conflict": "activity_id already stored with different content (the first write wins)",
     "suppressed": "the customer is suppressed (erased or opted out)",
+    "opted_out": "the actor opted out of tracking (consent); the event was dropped",
     "schema_violation": "feature_json does not match the registered schema for this activity",
 }
 
