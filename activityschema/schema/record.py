@@ -159,9 +159,14 @@ def _check_revenue(rec: dict[str, Any], out: dict[str, Any]) -> Reason | None:
     if value is None:
         out["revenue_impact"] = None
         return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        out["revenue_impact"] = float(value)
-        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            number = float(value)  # an int beyond the double range overflows: not a finite number
+        except OverflowError:
+            number = math.inf
+        if math.isfinite(number):
+            out["revenue_impact"] = number
+            return None
     return reason("invalid_revenue_impact", f"got {_show(value)}")
 
 

@@ -125,3 +125,7 @@ def test_a_record_reports_every_broken_rule():
 def test_non_object_json():
     assert [r.code for r in parse_json_record("[1, 2]").reasons] == ["invalid_json"]
     assert [r.code for r in parse_json_record("{oops").reasons] == ["invalid_json"]
+
+
+def test_huge_integer_revenue_is_rejected_not_crashing():
+    assert codes({**BASE, "revenue_impact": 10**400}) == ["invalid_revenue_impact"]
