@@ -28,13 +28,18 @@ from ..schema.columns import REASONS
 
 ACTOR = "coalesce({t}customer, {t}anonymous_customer_id)"
 
+# The content of a record for duplicate-vs-conflict decisions (SEMANTICS §2); chr(1) marks a null.
+CONTENT_HASH_SQL = """
+md5(concat_ws(chr(30), CAST(ts AS VARCHAR), activity, coalesce(customer, chr(1)),
+    coalesce(anonymous_customer_id, chr(1)), CAST(feature_json AS VARCHAR),
+    coalesce(CAST(revenue_impact AS VARCHAR), chr(1)), coalesce(link, chr(1))))
+""".strip()
+
 CLASSIFY_SQL = """
 CREATE OR REPLACE TEMP TABLE _cls AS
 WITH v AS (
     SELECT c.* EXCLUDE (reasons),
-           md5(concat_ws(chr(30), CAST(ts AS VARCHAR), activity, coalesce(customer, chr(1)),
-               coalesce(anonymous_customer_id, chr(1)), CAST(feature_json AS VARCHAR),
-               coalesce(CAST(revenue_impact AS VARCHAR), chr(1)), coalesce(link, chr(1)))) AS _content_hash
+           @CONTENT_HASH@ AS _content_hash
     FROM @CHECKED@ c
     WHERE len(c.reasons) = 0
 ), repeated AS (
@@ -229,7 +234,8 @@ def merge_checked(
     Both names are chosen by the engine, never by users.
     """
     report = LoadReport(batch_id=str(uuid.uuid4()), source=source)
-    run = lambda sql: con.execute(sql.replace("@CHECKED@", checked).replace("@RAW@", raw))  # noqa: E731
+    run = lambda sql: con.execute(  # noqa: E731
+        sql.replace("@CONTENT_HASH@", CONTENT_HASH_SQL).replace("@CHECKED@", checked).replace("@RAW@", raw))
     run(CLASSIFY_SQL)
     run(NEW_LINKS_SQL)
     con.execute("INSERT INTO identity_map SELECT anonymous_customer_id, customer, ?, first_seen_ts, activity_id FROM _new_links", [now])

@@ -31,9 +31,10 @@ import duckdb
 
 from ..errors import IngestError
 from ..schema.columns import MAX_FUTURE_HOURS_DEFAULT
+from ..schema.ddl import duckdb_ddl
 from ..store.snowflake import SnowflakeSession, SnowflakeStore
 from . import snowflake_sql as Q
-from .merge import LoadReport
+from .merge import CONTENT_HASH_SQL, LoadReport
 from .sources import stage_file, stage_payloads
 from .validate_sql import validate_table
 
@@ -42,22 +43,17 @@ SESSION_KEY = "ingest_work_tables"
 
 # The content hash of merge.py's CLASSIFY_SQL, over the validator's output (keep them identical;
 # tests/integration/test_snowflake_ingest.py checks both backends store the same hash).
-CONTENT_HASH_SQL = """
-md5(CAST(to_json(struct_pack(ts := ts, activity := activity, customer := customer,
-    anonymous_customer_id := anonymous_customer_id, feature_json := feature_json,
-    revenue_impact := revenue_impact, link := link)) AS VARCHAR))
-"""
 
 UPLOAD_SQL = f"""
-SELECT _seq, payload, md5(payload) AS payload_hash, len(reasons) = 0 AS valid,
+SELECT _checked._seq, _raw.payload, md5(_raw.payload) AS payload_hash, len(reasons) = 0 AS valid,
        CASE WHEN len(reasons) > 0 THEN CAST(to_json(reasons) AS VARCHAR) END AS reasons,
        CASE WHEN len(reasons) > 0
             THEN CAST(to_json(list_transform(reasons, lambda r: r.code)) AS VARCHAR) END AS reason_codes,
        activity_id, strftime(ts, '%Y-%m-%d %H:%M:%S.%f') AS ts, activity, customer, anonymous_customer_id,
        CAST(feature_json AS VARCHAR) AS feature_json, revenue_impact, link,
        CASE WHEN len(reasons) = 0 THEN {CONTENT_HASH_SQL} END AS _content_hash
-FROM _checked
-ORDER BY _seq
+FROM _checked JOIN _raw ON _raw._seq = _checked._seq
+ORDER BY _checked._seq
 """
 
 REFUSED_LOCAL_SQL = "SELECT _seq, activity_id, reasons FROM _checked WHERE len(reasons) > 0 ORDER BY _seq"
@@ -70,11 +66,15 @@ def _validated(stage: Any, *, now: datetime, derive_ids: bool, max_future_hours:
 
     con = duckdb.connect()
     try:
+        # The engine's tables, empty, so ingest checks find their registries. Governance and schema
+        # checks therefore see nothing configured on Snowflake: see docs/snowflake.md.
+        for ddl in duckdb_ddl():
+            con.execute(ddl)
         stage(con)
         validate_table(con, "_raw", "_checked", now_sql=_ts_literal(now),
                        max_future_hours=max_future_hours, derive_ids=derive_ids)
         for check in ingest_checks():
-            check(con, "_checked")
+            check(con, "_checked", "_raw")
     except BaseException:
         con.close()
         raise

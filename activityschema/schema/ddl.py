@@ -97,6 +97,11 @@ def feature_tables(attr: str) -> dict[str, str]:
     return found
 
 
+def duckdb_views() -> list[str]:
+    """Views declared by feature modules (``DUCKDB_VIEWS``); they read ``activities``."""
+    return [sql.strip().rstrip(";") + ";" for sql in feature_tables("DUCKDB_VIEWS").values()]
+
+
 def duckdb_ddl() -> list[str]:
     every = {**DUCKDB_TABLES, **feature_tables("DUCKDB_TABLES")}
     return [sql.strip().rstrip(";") + ";" for sql in every.values()]

@@ -17,7 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from ..errors import StoreError
-from ..schema.ddl import SCHEMA_VERSION, duckdb_ddl
+from ..schema.ddl import SCHEMA_VERSION, duckdb_ddl, duckdb_views
 
 T = TypeVar("T")
 Params = Sequence[Any] | dict[str, Any] | None
@@ -55,10 +55,21 @@ class DuckDBStore:
         with self.write() as con:
             for stmt in duckdb_ddl():
                 con.execute(stmt)
+            if self._activities_is_v2(con):  # a v1 stream (before `migrate`) has no feature_json
+                for stmt in duckdb_views():
+                    con.execute(stmt)
             con.execute(
                 "INSERT INTO schema_meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
                 [str(SCHEMA_VERSION)],
             )
+
+    @staticmethod
+    def _activities_is_v2(con: duckdb.DuckDBPyConnection) -> bool:
+        row = con.execute(
+            "SELECT count(*) FROM information_schema.columns "
+            "WHERE table_name = 'activities' AND column_name = 'feature_json'"
+        ).fetchone()
+        return bool(row and row[0])
 
     def schema_version(self) -> int:
         row = self.fetchone("SELECT value FROM schema_meta WHERE key = 'schema_version'")

@@ -60,12 +60,14 @@ def spool_setup(db_path) -> None:
 
 
 def per_customer_tables(store: DuckDBStore) -> None:
-    """Stand-ins for tables other features own (insight atoms, context cache), as the spec names them."""
-    store.execute("CREATE TABLE insight_atoms (atom_id VARCHAR, customer_id VARCHAR, subject VARCHAR, metric VARCHAR, value JSON)")
-    store.execute("CREATE TABLE context_cache (customer_id VARCHAR, context JSON, version INTEGER)")
-    store.execute(f"INSERT INTO insight_atoms VALUES ('a1', '{TARGET}', 'orders', 'count', '3'), "
-                  f"('a2', '{KEEP_A}', 'friend', 'name', '\"{TARGET}\"')")
-    store.execute(f"INSERT INTO context_cache VALUES ('{TARGET}', '{{\"plan\": \"pro\"}}', 1), ('{KEEP_A}', '{{}}', 1)")
+    """Rows in the per-customer memory tables (insight atoms, context cache) for the target and others."""
+    store.execute(
+        "INSERT INTO insight_atoms (atom_id, customer_id, subject, metric, value, provenance_query_hash, ts) VALUES "
+        f"('a1', '{TARGET}', 'orders', 'count', '3', 'h1', TIMESTAMP '2026-01-01'), "
+        f"('a2', '{KEEP_A}', 'friend', 'name', '\"{TARGET}\"', 'h1', TIMESTAMP '2026-01-01')")
+    store.execute("INSERT INTO context_cache (customer_id, context, updated_at, version) VALUES "
+                  f"('{TARGET}', '{{\"plan\": \"pro\"}}', TIMESTAMP '2026-01-01', 1), "
+                  f"('{KEEP_A}', '{{}}', TIMESTAMP '2026-01-01', 1)")
 
 
 @pytest.fixture

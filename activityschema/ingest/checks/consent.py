@@ -54,7 +54,7 @@ GROUP BY actor
 ANY_SQL = f"SELECT count(*) FROM @T@ WHERE activity = '{CONSENT_ACTIVITY}' AND len(reasons) = 0"
 
 
-def check(con: duckdb.DuckDBPyConnection, table: str) -> None:
+def check(con: duckdb.DuckDBPyConnection, table: str, raw_table: str = "_raw") -> None:
     # Cheap test first: most batches carry no consent event and must not pay for the lookups below.
     row = con.execute(ANY_SQL.replace("@T@", table)).fetchone()
     if not row or not row[0]:

@@ -20,16 +20,19 @@ from ...governance import crypto, keys, policies
 ORDER = 90
 
 CANDIDATES_SQL = """
-SELECT _seq, len(reasons) = 0 AS valid, customer, anonymous_customer_id,
-       CAST(feature_json AS VARCHAR) AS features, payload
-FROM @T@
-WHERE len(reasons) > 0 OR list_has_any(json_keys(feature_json), $keys)
+SELECT t._seq, len(t.reasons) = 0 AS valid, t.customer, t.anonymous_customer_id,
+       CAST(t.feature_json AS VARCHAR) AS features, r.payload
+FROM @T@ t JOIN @RAW@ r ON r._seq = t._seq
+WHERE len(t.reasons) > 0 OR list_has_any(json_keys(t.feature_json), $keys)
 """
 
 APPLY_SQL = """
-UPDATE @T@ SET feature_json = coalesce(CAST(u.features AS JSON), @T@.feature_json), payload = u.payload
+UPDATE @T@ SET feature_json = coalesce(CAST(u.features AS JSON), @T@.feature_json)
 FROM _enc_updates u
-WHERE @T@._seq = u._seq
+WHERE @T@._seq = u._seq;
+UPDATE @RAW@ SET payload = u.payload
+FROM _enc_updates u
+WHERE @RAW@._seq = u._seq;
 """
 
 
@@ -62,11 +65,11 @@ def _encrypt_payload(cipher: crypto.FieldCipher, secret: bytes, payload: Any, wa
     return json.dumps({**payload, "feature_json": features}, ensure_ascii=False)
 
 
-def check(con: duckdb.DuckDBPyConnection, table: str) -> None:
+def check(con: duckdb.DuckDBPyConnection, table: str, raw_table: str) -> None:
     wanted = policies.read_policy(con, "encrypt_keys")
     if not wanted:
         return
-    rows = con.execute(CANDIDATES_SQL.replace("@T@", table), {"keys": wanted}).fetchall()
+    rows = con.execute(CANDIDATES_SQL.replace("@T@", table).replace("@RAW@", raw_table), {"keys": wanted}).fetchall()
     if not rows:
         return
     secret = keys.hash_secret(con)
@@ -96,4 +99,4 @@ def check(con: duckdb.DuckDBPyConnection, table: str) -> None:
     con.register("_enc_updates_arrow", pa.table(updates))
     con.execute("CREATE OR REPLACE TEMP TABLE _enc_updates AS SELECT * FROM _enc_updates_arrow")
     con.unregister("_enc_updates_arrow")
-    con.execute(APPLY_SQL.replace("@T@", table))
+    con.execute(APPLY_SQL.replace("@T@", table).replace("@RAW@", raw_table))

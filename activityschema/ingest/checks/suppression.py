@@ -16,6 +16,8 @@ erasure blanked out in the spool (``{"_erased": …}``) are rejected with reason
 
 from __future__ import annotations
 
+from typing import Any
+
 import duckdb
 
 from ...governance import keys, policies
@@ -36,18 +38,20 @@ def _reason_struct(code: str) -> str:
 
 MARKER_SQL = f"""
 UPDATE @T@ SET reasons = [{_reason_struct('suppressed')}]
-WHERE contains(payload, '"{SPOOL_MARKER_KEY}"')
-  AND try(json_extract_string(payload, '$.{SPOOL_MARKER_KEY}')) IS NOT NULL
+FROM @RAW@ raw
+WHERE @T@._seq = raw._seq
+  AND contains(raw.payload, '"{SPOOL_MARKER_KEY}"')
+  AND try(json_extract_string(raw.payload, '$.{SPOOL_MARKER_KEY}')) IS NOT NULL
 """
 
 IDS_SQL = """
 CREATE OR REPLACE TEMP TABLE _supp_ids AS
-SELECT _seq, activity,
-       CASE WHEN len(reasons) = 0 THEN customer
-            ELSE coalesce(customer, try(json_extract_string(payload, '$.customer'))) END AS c,
-       CASE WHEN len(reasons) = 0 THEN anonymous_customer_id
-            ELSE coalesce(anonymous_customer_id, try(json_extract_string(payload, '$.anonymous_customer_id'))) END AS a
-FROM @T@;
+SELECT t._seq, t.activity,
+       CASE WHEN len(t.reasons) = 0 THEN t.customer
+            ELSE coalesce(t.customer, try(json_extract_string(raw.payload, '$.customer'))) END AS c,
+       CASE WHEN len(t.reasons) = 0 THEN t.anonymous_customer_id
+            ELSE coalesce(t.anonymous_customer_id, try(json_extract_string(raw.payload, '$.anonymous_customer_id'))) END AS a
+FROM @T@ t LEFT JOIN @RAW@ raw ON raw._seq = t._seq AND len(t.reasons) > 0;
 CREATE OR REPLACE TEMP TABLE _supp_pairs AS
 SELECT _seq, c AS id FROM _supp_ids WHERE c IS NOT NULL
 UNION ALL SELECT _seq, a FROM _supp_ids WHERE a IS NOT NULL
@@ -73,21 +77,27 @@ GROUP BY p._seq
 """
 
 REJECT_SQL = """
+UPDATE @RAW@ SET
+    payload = CAST(json_object('redacted', $code, 'activity_id', t.activity_id,
+                               'subject', left(r.subject, 32)) AS VARCHAR)
+FROM _supp_rows r JOIN @T@ t ON t._seq = r._seq
+WHERE @RAW@._seq = r._seq AND (@WHERE@);
 UPDATE @T@ SET
     reasons = [@REASON@],
-    payload = CAST(json_object('redacted', $code, 'activity_id', @T@.activity_id,
-                               'subject', left(r.subject, 32)) AS VARCHAR),
     customer = NULL, anonymous_customer_id = NULL, feature_json = NULL, link = NULL
 FROM _supp_rows r
 WHERE @T@._seq = r._seq AND (@WHERE@)
 """
 
 ANONYMIZE_SQL = f"""
-UPDATE @T@ SET
-    customer = NULL, anonymous_customer_id = NULL,
+UPDATE @RAW@ SET
     payload = CASE WHEN json_valid(payload)
                    THEN CAST(json_merge_patch(payload, '{{"customer": null, "anonymous_customer_id": null}}') AS VARCHAR)
                    ELSE '{{"redacted": "opted_out"}}' END
+FROM _supp_rows r
+WHERE @RAW@._seq = r._seq AND NOT r.erased AND coalesce(r.activity, '') <> '{CONSENT_ACTIVITY}';
+UPDATE @T@ SET
+    customer = NULL, anonymous_customer_id = NULL
 FROM _supp_rows r
 WHERE @T@._seq = r._seq AND NOT r.erased AND coalesce(r.activity, '') <> '{CONSENT_ACTIVITY}'
 """
@@ -96,8 +106,8 @@ ERASED_ROWS = "r.erased"
 OPTED_OUT_ROWS = f"NOT r.erased AND coalesce(r.activity, '') <> '{CONSENT_ACTIVITY}'"
 
 
-def check(con: duckdb.DuckDBPyConnection, table: str) -> None:
-    run = lambda sql, params=None: con.execute(sql.replace("@T@", table), params)  # noqa: E731
+def check(con: duckdb.DuckDBPyConnection, table: str, raw_table: str) -> None:
+    run = lambda sql, params=None: con.execute(sql.replace("@T@", table).replace("@RAW@", raw_table), params)  # noqa: E731
     run(MARKER_SQL)
     row = con.execute("SELECT count(*) FROM suppressions").fetchone()
     if not row or not row[0]:
@@ -106,10 +116,18 @@ def check(con: duckdb.DuckDBPyConnection, table: str) -> None:
     run(IDS_SQL)
     run(HASH_SQL.replace("@HK@", keys.keyed_hash_sql("id")), keys.keyed_hash_params(secret))
     run(MATCH_SQL)
-    reject = REJECT_SQL.replace("@REASON@", _reason_struct("suppressed")).replace("@WHERE@", ERASED_ROWS)
-    run(reject, {"code": "suppressed"})
+    _refuse(run, "suppressed", ERASED_ROWS)
     if policies.read_policy(con, "opt_out_mode") == "anonymize":
-        run(ANONYMIZE_SQL)
+        for statement in ANONYMIZE_SQL.split(";"):
+            if statement.strip():
+                run(statement)
     else:
-        drop = REJECT_SQL.replace("@REASON@", _reason_struct("opted_out")).replace("@WHERE@", OPTED_OUT_ROWS)
-        run(drop, {"code": "opted_out"})
+        _refuse(run, "opted_out", OPTED_OUT_ROWS)
+
+
+def _refuse(run: Any, code: str, where: str) -> None:
+    """Redact the payloads, then mark the rows (two statements: DuckDB binds parameters per statement)."""
+    redact, mark = REJECT_SQL.replace("@WHERE@", where).split(";\n")
+    mark = mark.replace("@REASON@", _reason_struct(code))
+    run(redact, {"code": code})
+    run(mark)

@@ -41,8 +41,10 @@ CREATE TABLE IF NOT EXISTS schema_warnings (
     reasons      JSON NOT NULL,
     recorded_at  TIMESTAMP NOT NULL
 )""",
-    **duckdb_views_ddl(),
 }
+
+# Views over ``activities``: created after the tables, only once ``activities`` is a v2 stream.
+DUCKDB_VIEWS: dict[str, str] = duckdb_views_ddl()
 
 SNOWFLAKE_TABLES: dict[str, str] = {
     "activity_catalog": """
