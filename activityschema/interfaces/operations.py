@@ -19,6 +19,7 @@ from ..memory import atoms
 from ..memory.truncate import check_max_bytes
 from ..provenance import chain
 from ..schema.jsonable import jsonable, size_of
+from .audited import audited
 from .runtime import Runtime
 
 CONTEXT_MAX_BYTES_DEFAULT = 64 * 1024
@@ -52,6 +53,7 @@ def _actor_of(record: Any) -> str | None:
     return None
 
 
+@audited("log_events")
 def log_events(rt: Runtime, principal: Principal, records: list[Any], *, source: str) -> dict[str, Any]:
     """Merge a batch; every record ends accepted, duplicate or rejected (with reasons).
     A scoped key's records for customers outside its scope are rejected (``out_of_scope``) and not stored."""
@@ -81,6 +83,7 @@ def log_events(rt: Runtime, principal: Principal, records: list[Any], *, source:
             "reasons": reasons, "results": jsonable(results)}
 
 
+@audited("log_event")
 def log_event(rt: Runtime, principal: Principal, event: dict[str, Any]) -> dict[str, Any]:
     """Log one event; durable when this returns. A rejected event is an error that lists its reasons."""
     principal.require("ingest")
@@ -89,7 +92,7 @@ def log_event(rt: Runtime, principal: Principal, event: dict[str, Any]) -> dict[
     actor = _actor_of(record)
     if principal.customers is not None and actor not in principal.customers:
         raise PermissionDenied(f"Customer '{actor}' is outside this key's row scope.", code="out_of_scope")
-    outcome = log_events(rt, principal, [record], source="mcp")
+    outcome = log_events.__wrapped__(rt, principal, [record], source="mcp")  # type: ignore[attr-defined]
     result = outcome["results"][0]
     if result["status"] == "rejected":
         codes = ", ".join(r["code"] for r in result["reasons"])
@@ -100,6 +103,7 @@ def log_event(rt: Runtime, principal: Principal, event: dict[str, Any]) -> dict[
 
 
 # -- memory -------------------------------------------------------------------------------------------
+@audited("get_context", subject="customer")
 def get_context(rt: Runtime, principal: Principal, customer: str, *,
                 max_bytes: int | None = CONTEXT_MAX_BYTES_DEFAULT) -> dict[str, Any]:
     principal.require("query")
@@ -108,6 +112,7 @@ def get_context(rt: Runtime, principal: Principal, customer: str, *,
     return rt.contexts.get(customer, scope=principal.scope, max_bytes=max_bytes).to_dict()
 
 
+@audited("log_insight", subject="customer")
 def log_insight(rt: Runtime, principal: Principal, *, customer: str, subject: str, metric: str, value: Any,
                 provenance_query_hash: str, ttl: float | None = None) -> dict[str, Any]:
     principal.require("ingest")
@@ -118,6 +123,7 @@ def log_insight(rt: Runtime, principal: Principal, *, customer: str, subject: st
     return atom.to_dict()
 
 
+@audited("get_insights", subject="customer")
 def get_insights(rt: Runtime, principal: Principal, customer: str, *, subject: str | None = None,
                  metric: str | None = None, history: bool = False,
                  limit: int = atoms.HISTORY_LIMIT_DEFAULT) -> dict[str, Any]:
@@ -133,6 +139,7 @@ def get_insights(rt: Runtime, principal: Principal, customer: str, *, subject: s
             "insights": [a.to_dict() for a in found]}
 
 
+@audited("purge_insights")
 def purge_insights(rt: Runtime, principal: Principal) -> dict[str, Any]:
     principal.require("admin")
     return {"purged": rt.purge_expired_atoms()}
@@ -162,6 +169,7 @@ def cap_rows(rows: list[dict[str, Any]], max_bytes: int, max_rows: int | None = 
     return kept, False
 
 
+@audited("query", template="template")
 def run_query(rt: Runtime, principal: Principal, template: str, params: dict[str, Any] | None, *,
               max_bytes: int | None = None, max_rows: int | None = None) -> dict[str, Any]:
     """Run a named template now and return its rows (capped) with the query hash."""
@@ -176,6 +184,7 @@ def run_query(rt: Runtime, principal: Principal, template: str, params: dict[str
             "provenance_collision": result.collision}
 
 
+@audited("submit_query", template="template")
 def submit_query(rt: Runtime, principal: Principal, template: str, params: dict[str, Any] | None, *,
                  client_request_id: str | None = None) -> dict[str, Any]:
     principal.require("query")
@@ -184,6 +193,7 @@ def submit_query(rt: Runtime, principal: Principal, template: str, params: dict[
     return ticket.summary()
 
 
+@audited("query_result")
 def get_query_result(rt: Runtime, principal: Principal, ticket_id: str, *, max_bytes: int | None = None,
                      max_rows: int | None = None, wait_seconds: float = 0.0) -> dict[str, Any]:
     principal.require("query")
@@ -198,6 +208,7 @@ def get_query_result(rt: Runtime, principal: Principal, ticket_id: str, *, max_b
     return out
 
 
+@audited("explain_provenance")
 def explain_provenance(rt: Runtime, principal: Principal, query_hash: str) -> dict[str, Any]:
     """Which template and parameters produced a hash, when it ran, and which insights cite it.
     (Parameters can name customers, so a scoped key sees only hashes it ran or its insights cite.)"""
@@ -218,6 +229,7 @@ def explain_provenance(rt: Runtime, principal: Principal, query_hash: str) -> di
             "recent_runs": jsonable(runs), "atoms_citing": int(citing[0]) if citing else 0}
 
 
+@audited("list_activities")
 def list_activities(rt: Runtime, principal: Principal) -> dict[str, Any]:
     """The activity catalog: the quality module's when it is installed and the key is unscoped,
     otherwise the built-in ``activity_catalog`` template (which honours the key's row scope)."""
