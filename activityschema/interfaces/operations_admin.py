@@ -80,7 +80,7 @@ def export_customer(rt: Runtime, principal: Principal, customer: str, *, fmt: st
     return summary, text
 
 
-@audited("disclosure", subject="customer", library_audits=True)
+@audited("disclosure_report", subject="customer", library_audits=True)
 def disclosure_report(rt: Runtime, principal: Principal, customer: str) -> dict[str, Any]:
     principal.require("admin")
     customer = _in_scope(principal, customer)
