@@ -29,10 +29,13 @@ PROVENANCE_RUNS_SHOWN = 20
 OUT_OF_SCOPE_REASON = {"code": "out_of_scope", "field": "customer",
                        "message": "the record's customer is outside this key's row scope"}
 
+# $label / $customers NULL: an unscoped caller sees every run and citing insight.
 RUNS_SQL = ("SELECT run_at, run_by, row_count, duration_ms FROM provenance_runs WHERE query_hash = $hash "
-            "ORDER BY run_at DESC LIMIT $limit")
-RUN_COUNT_SQL = "SELECT count(*) FROM provenance_runs WHERE query_hash = $hash"
-ATOMS_CITING_SQL = "SELECT count(*) FROM insight_atoms WHERE provenance_query_hash = $hash"
+            "AND (CAST($label AS VARCHAR) IS NULL OR run_by = $label) ORDER BY run_at DESC LIMIT $limit")
+RUN_COUNT_SQL = ("SELECT count(*) FROM provenance_runs WHERE query_hash = $hash "
+                 "AND (CAST($label AS VARCHAR) IS NULL OR run_by = $label)")
+ATOMS_CITING_SQL = ("SELECT count(*) FROM insight_atoms WHERE provenance_query_hash = $hash "
+                    "AND (CAST($customers AS VARCHAR[]) IS NULL OR list_contains($customers, customer_id))")
 # A scoped key may explain a hash it ran itself, or one cited by an insight about its customers.
 SCOPED_HASH_VISIBLE_SQL = """
 SELECT EXISTS (SELECT 1 FROM provenance_runs WHERE query_hash = $hash AND run_by = $label)
@@ -222,9 +225,12 @@ def explain_provenance(rt: Runtime, principal: Principal, query_hash: str) -> di
             raise NotFoundError(f"No query with hash '{query_hash}' is recorded in the provenance chain.",
                                 code="unknown_query_hash")
     entry = chain.lookup(rt.store, query_hash)
-    runs = rt.store.fetch_dicts(RUNS_SQL, {"hash": query_hash, "limit": PROVENANCE_RUNS_SHOWN})
-    run_count = rt.store.fetchone(RUN_COUNT_SQL, {"hash": query_hash})
-    citing = rt.store.fetchone(ATOMS_CITING_SQL, {"hash": query_hash})
+    # Other callers' runs (their row counts) and insights about other customers are not a scoped key's to see.
+    own = {"label": principal.label if principal.customers is not None else None,
+           "customers": sorted(principal.customers) if principal.customers is not None else None}
+    runs = rt.store.fetch_dicts(RUNS_SQL, {"hash": query_hash, "limit": PROVENANCE_RUNS_SHOWN, "label": own["label"]})
+    run_count = rt.store.fetchone(RUN_COUNT_SQL, {"hash": query_hash, "label": own["label"]})
+    citing = rt.store.fetchone(ATOMS_CITING_SQL, {"hash": query_hash, "customers": own["customers"]})
     return {**jsonable(entry.to_dict()), "run_count": int(run_count[0]) if run_count else 0,
             "recent_runs": jsonable(runs), "atoms_citing": int(citing[0]) if citing else 0}
 
