@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from .. import __version__
 from ..errors import ActivitySchemaError, NotFoundError, ValidationError
 from ..governance.access import bearer_token
+from .audited import INTERFACE
 from . import http_admin, http_ingest, http_memory, http_query
 from .envelope import internal_error
 from .http_common import EnvelopeResponse, failure, in_thread, principal_of, runtime_of, success
@@ -69,6 +70,7 @@ class AuthMiddleware:
                 status["code"] = message["status"]
             await send(message)
 
+        interface = INTERFACE.set("http")
         try:
             if scope["path"] not in PUBLIC_PATHS:
                 headers = dict(scope.get("headers") or [])
@@ -83,6 +85,12 @@ class AuthMiddleware:
                 response.headers["WWW-Authenticate"] = "Bearer"
             await response(scope, receive, send)
         finally:
+            INTERFACE.reset(interface)
+            if self.rt.audit.pending:  # this request's entries, in one transaction, before the next request
+                try:
+                    await in_thread(self.rt.flush_audit)
+                except Exception:
+                    log.exception("appending audit entries failed; they stay queued")
             endpoint = scope.get("endpoint")
             route = getattr(endpoint, "__name__", type(endpoint).__name__) if endpoint is not None else "unmatched"
             self.rt.metrics.inc("activityschema_http_requests_total", route=route, status=str(status["code"]))

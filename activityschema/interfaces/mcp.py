@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..governance.access import Principal
-from . import mcp_resources, mcp_tools_analytics, mcp_tools_memory, mcp_tools_query
+from . import mcp_resources, mcp_tools_admin, mcp_tools_analytics, mcp_tools_memory, mcp_tools_query
 from .mcp_common import ActivitySchemaMCP
 from .runtime import Runtime
 
@@ -28,7 +28,7 @@ INSTRUCTIONS = (
     "what you learned with log_insight, citing the query_hash; recall it with get_insights. "
     "explain_provenance shows where a hash came from."
 )
-TOOL_MODULES = (mcp_tools_memory, mcp_tools_query, mcp_tools_analytics)
+TOOL_MODULES = (mcp_tools_memory, mcp_tools_query, mcp_tools_analytics, mcp_tools_admin)
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 

@@ -28,6 +28,7 @@ from ..errors import ActivitySchemaError, AuthError, NotFoundError, ValidationEr
 from ..governance.access import Principal, bearer_token
 from ..schema.jsonable import dumps
 from .envelope import error_body, internal_error
+from .audited import INTERFACE
 from .runtime import Runtime
 
 log = logging.getLogger("activityschema.mcp")
@@ -106,6 +107,7 @@ async def run_tool(rt: Runtime, default: Principal | None, tool: str, operation:
     """Run ``operation(rt, principal, *args, **kwargs)`` in a worker thread and render the outcome."""
     outcome = "ok"
     started = time.perf_counter()
+    interface = INTERFACE.set("mcp")
     try:
         principal = current_principal(rt, default)
         data = await anyio.to_thread.run_sync(functools.partial(operation, rt, principal, *args, **kwargs))
@@ -118,13 +120,34 @@ async def run_tool(rt: Runtime, default: Principal | None, tool: str, operation:
         log.exception("tool %r failed", tool)
         return error_result(internal_error())
     finally:
+        INTERFACE.reset(interface)
+        await _flush_audit(rt)
         rt.metrics.inc("activityschema_mcp_tool_calls_total", tool=tool, outcome=outcome)
         log.debug("tool %s %s in %.1f ms", tool, outcome, (time.perf_counter() - started) * 1000)
+
+
+async def _flush_audit(rt: Runtime) -> None:
+    """The call's audit entries, appended before the answer goes out (one transaction)."""
+    if rt.audit.pending:
+        try:
+            await anyio.to_thread.run_sync(rt.flush_audit)
+        except Exception:
+            log.exception("appending audit entries failed; they stay queued")
 
 
 async def read_as_text(rt: Runtime, default: Principal | None, operation: Operation, /,
                        *args: Any, **kwargs: Any) -> str:
     """Run an operation for a resource read; a failure is a resource error carrying the envelope."""
+    interface = INTERFACE.set("mcp")
+    try:
+        return await _read_as_text(rt, default, operation, *args, **kwargs)
+    finally:
+        INTERFACE.reset(interface)
+        await _flush_audit(rt)
+
+
+async def _read_as_text(rt: Runtime, default: Principal | None, operation: Operation, /,
+                        *args: Any, **kwargs: Any) -> str:
     try:
         principal = current_principal(rt, default)
         data = await anyio.to_thread.run_sync(functools.partial(operation, rt, principal, *args, **kwargs))

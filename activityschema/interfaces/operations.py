@@ -19,6 +19,7 @@ from ..memory import atoms
 from ..memory.truncate import check_max_bytes
 from ..provenance import chain
 from ..schema.jsonable import jsonable, size_of
+from .audited import audited
 from .runtime import Runtime
 
 CONTEXT_MAX_BYTES_DEFAULT = 64 * 1024
@@ -28,10 +29,13 @@ PROVENANCE_RUNS_SHOWN = 20
 OUT_OF_SCOPE_REASON = {"code": "out_of_scope", "field": "customer",
                        "message": "the record's customer is outside this key's row scope"}
 
+# $label / $customers NULL: an unscoped caller sees every run and citing insight.
 RUNS_SQL = ("SELECT run_at, run_by, row_count, duration_ms FROM provenance_runs WHERE query_hash = $hash "
-            "ORDER BY run_at DESC LIMIT $limit")
-RUN_COUNT_SQL = "SELECT count(*) FROM provenance_runs WHERE query_hash = $hash"
-ATOMS_CITING_SQL = "SELECT count(*) FROM insight_atoms WHERE provenance_query_hash = $hash"
+            "AND (CAST($label AS VARCHAR) IS NULL OR run_by = $label) ORDER BY run_at DESC LIMIT $limit")
+RUN_COUNT_SQL = ("SELECT count(*) FROM provenance_runs WHERE query_hash = $hash "
+                 "AND (CAST($label AS VARCHAR) IS NULL OR run_by = $label)")
+ATOMS_CITING_SQL = ("SELECT count(*) FROM insight_atoms WHERE provenance_query_hash = $hash "
+                    "AND (CAST($customers AS VARCHAR[]) IS NULL OR list_contains($customers, customer_id))")
 # A scoped key may explain a hash it ran itself, or one cited by an insight about its customers.
 SCOPED_HASH_VISIBLE_SQL = """
 SELECT EXISTS (SELECT 1 FROM provenance_runs WHERE query_hash = $hash AND run_by = $label)
@@ -52,6 +56,7 @@ def _actor_of(record: Any) -> str | None:
     return None
 
 
+@audited("log_events")
 def log_events(rt: Runtime, principal: Principal, records: list[Any], *, source: str) -> dict[str, Any]:
     """Merge a batch; every record ends accepted, duplicate or rejected (with reasons).
     A scoped key's records for customers outside its scope are rejected (``out_of_scope``) and not stored."""
@@ -81,6 +86,7 @@ def log_events(rt: Runtime, principal: Principal, records: list[Any], *, source:
             "reasons": reasons, "results": jsonable(results)}
 
 
+@audited("log_event")
 def log_event(rt: Runtime, principal: Principal, event: dict[str, Any]) -> dict[str, Any]:
     """Log one event; durable when this returns. A rejected event is an error that lists its reasons."""
     principal.require("ingest")
@@ -89,7 +95,7 @@ def log_event(rt: Runtime, principal: Principal, event: dict[str, Any]) -> dict[
     actor = _actor_of(record)
     if principal.customers is not None and actor not in principal.customers:
         raise PermissionDenied(f"Customer '{actor}' is outside this key's row scope.", code="out_of_scope")
-    outcome = log_events(rt, principal, [record], source="mcp")
+    outcome = log_events.__wrapped__(rt, principal, [record], source="mcp")  # type: ignore[attr-defined]
     result = outcome["results"][0]
     if result["status"] == "rejected":
         codes = ", ".join(r["code"] for r in result["reasons"])
@@ -100,6 +106,7 @@ def log_event(rt: Runtime, principal: Principal, event: dict[str, Any]) -> dict[
 
 
 # -- memory -------------------------------------------------------------------------------------------
+@audited("get_context", subject="customer")
 def get_context(rt: Runtime, principal: Principal, customer: str, *,
                 max_bytes: int | None = CONTEXT_MAX_BYTES_DEFAULT) -> dict[str, Any]:
     principal.require("query")
@@ -108,6 +115,7 @@ def get_context(rt: Runtime, principal: Principal, customer: str, *,
     return rt.contexts.get(customer, scope=principal.scope, max_bytes=max_bytes).to_dict()
 
 
+@audited("log_insight", subject="customer")
 def log_insight(rt: Runtime, principal: Principal, *, customer: str, subject: str, metric: str, value: Any,
                 provenance_query_hash: str, ttl: float | None = None) -> dict[str, Any]:
     principal.require("ingest")
@@ -118,6 +126,7 @@ def log_insight(rt: Runtime, principal: Principal, *, customer: str, subject: st
     return atom.to_dict()
 
 
+@audited("get_insights", subject="customer")
 def get_insights(rt: Runtime, principal: Principal, customer: str, *, subject: str | None = None,
                  metric: str | None = None, history: bool = False,
                  limit: int = atoms.HISTORY_LIMIT_DEFAULT) -> dict[str, Any]:
@@ -133,6 +142,7 @@ def get_insights(rt: Runtime, principal: Principal, customer: str, *, subject: s
             "insights": [a.to_dict() for a in found]}
 
 
+@audited("purge_insights")
 def purge_insights(rt: Runtime, principal: Principal) -> dict[str, Any]:
     principal.require("admin")
     return {"purged": rt.purge_expired_atoms()}
@@ -162,6 +172,7 @@ def cap_rows(rows: list[dict[str, Any]], max_bytes: int, max_rows: int | None = 
     return kept, False
 
 
+@audited("query", template="template")
 def run_query(rt: Runtime, principal: Principal, template: str, params: dict[str, Any] | None, *,
               max_bytes: int | None = None, max_rows: int | None = None) -> dict[str, Any]:
     """Run a named template now and return its rows (capped) with the query hash."""
@@ -176,6 +187,7 @@ def run_query(rt: Runtime, principal: Principal, template: str, params: dict[str
             "provenance_collision": result.collision}
 
 
+@audited("submit_query", template="template")
 def submit_query(rt: Runtime, principal: Principal, template: str, params: dict[str, Any] | None, *,
                  client_request_id: str | None = None) -> dict[str, Any]:
     principal.require("query")
@@ -184,6 +196,7 @@ def submit_query(rt: Runtime, principal: Principal, template: str, params: dict[
     return ticket.summary()
 
 
+@audited("query_result")
 def get_query_result(rt: Runtime, principal: Principal, ticket_id: str, *, max_bytes: int | None = None,
                      max_rows: int | None = None, wait_seconds: float = 0.0) -> dict[str, Any]:
     principal.require("query")
@@ -198,6 +211,7 @@ def get_query_result(rt: Runtime, principal: Principal, ticket_id: str, *, max_b
     return out
 
 
+@audited("explain_provenance")
 def explain_provenance(rt: Runtime, principal: Principal, query_hash: str) -> dict[str, Any]:
     """Which template and parameters produced a hash, when it ran, and which insights cite it.
     (Parameters can name customers, so a scoped key sees only hashes it ran or its insights cite.)"""
@@ -211,13 +225,17 @@ def explain_provenance(rt: Runtime, principal: Principal, query_hash: str) -> di
             raise NotFoundError(f"No query with hash '{query_hash}' is recorded in the provenance chain.",
                                 code="unknown_query_hash")
     entry = chain.lookup(rt.store, query_hash)
-    runs = rt.store.fetch_dicts(RUNS_SQL, {"hash": query_hash, "limit": PROVENANCE_RUNS_SHOWN})
-    run_count = rt.store.fetchone(RUN_COUNT_SQL, {"hash": query_hash})
-    citing = rt.store.fetchone(ATOMS_CITING_SQL, {"hash": query_hash})
+    # Other callers' runs (their row counts) and insights about other customers are not a scoped key's to see.
+    own = {"label": principal.label if principal.customers is not None else None,
+           "customers": sorted(principal.customers) if principal.customers is not None else None}
+    runs = rt.store.fetch_dicts(RUNS_SQL, {"hash": query_hash, "limit": PROVENANCE_RUNS_SHOWN, "label": own["label"]})
+    run_count = rt.store.fetchone(RUN_COUNT_SQL, {"hash": query_hash, "label": own["label"]})
+    citing = rt.store.fetchone(ATOMS_CITING_SQL, {"hash": query_hash, "customers": own["customers"]})
     return {**jsonable(entry.to_dict()), "run_count": int(run_count[0]) if run_count else 0,
             "recent_runs": jsonable(runs), "atoms_citing": int(citing[0]) if citing else 0}
 
 
+@audited("list_activities")
 def list_activities(rt: Runtime, principal: Principal) -> dict[str, Any]:
     """The activity catalog: the quality module's when it is installed and the key is unscoped,
     otherwise the built-in ``activity_catalog`` template (which honours the key's row scope)."""

@@ -19,6 +19,7 @@ from ..errors import ActivitySchemaError, NotFoundError, ValidationError, sugges
 from ..governance.access import Principal
 from ..schema.jsonable import jsonable, size_of
 from .operations import RESULT_MAX_BYTES_DEFAULT, _check_result_bytes, cap_rows
+from .audited import audited
 from .runtime import Runtime
 
 ANALYSES: dict[str, tuple[str, str, str]] = {
@@ -60,6 +61,7 @@ def _entry_point(kind: str) -> Any:
                                  f"({module_name}.{function} is missing).") from None
 
 
+@audited("analysis", template="kind")
 def run_analysis(rt: Runtime, principal: Principal, kind: str, request: dict[str, Any], *,
                  max_bytes: int | None = None) -> dict[str, Any]:
     """Run one analysis under the caller's row scope; rows are capped to ``max_bytes`` of JSON."""

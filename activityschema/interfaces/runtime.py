@@ -21,6 +21,7 @@ from typing import Any
 
 from ..analytics.tickets import QueryTickets
 from ..governance.access import KeyRing
+from ..governance.audit_trail import AuditTrail
 from ..ingest.group_commit import GroupCommitter
 from ..ingest.merge import LoadReport
 from ..memory.atoms import purge_expired
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 TOUCH_POLL_SECONDS = 1.0
 TOUCH_POLL_OVERLAP_SECONDS = 60.0
 ATOM_PURGE_SECONDS = 60.0
+# Requests flush their own audit entries; this timer only catches entries queued outside a request.
+AUDIT_FLUSH_SECONDS = 1.0
 
 # load_batches.finished_at comes from the database clock, so the window is computed there too.
 NEW_BATCHES_SQL = """
@@ -68,6 +71,7 @@ class Runtime:
         self.contexts = ContextCache(store, max_staleness=float(resolve("context_max_staleness", max_staleness, env)),
                                      background=background)
         self.keys = KeyRing(store)
+        self.audit = AuditTrail(store)
         self.tickets = QueryTickets(store, observe=self.observe_query)
         self.committer = GroupCommitter(store, on_loaded=self._on_loaded)
         self.loader: Any = None  # an in-process loader (issue 3) when one is attached
@@ -78,6 +82,7 @@ class Runtime:
             self._invalidate_stale_at_start()
             self._spawn("touch-poller", self._poll_loop, TOUCH_POLL_SECONDS)
             self._spawn("atom-purger", self.purge_expired_atoms, ATOM_PURGE_SECONDS)
+            self._spawn("audit-flusher", self.flush_audit, AUDIT_FLUSH_SECONDS)
 
     @classmethod
     def open(cls, db: str | None = None, *, env: Mapping[str, str] | None = None, **kwargs: Any) -> Runtime:
@@ -99,6 +104,14 @@ class Runtime:
     def notify_touched(self, actors: Iterable[str]) -> None:
         """New events (or atoms) for these customers: their contexts are stale from now on."""
         self.contexts.invalidate(actors)
+
+    def forget_customers(self, actors: Iterable[str]) -> None:
+        """An erasure removed these actors: drop them from the in-memory context cache at once."""
+        self.contexts.drop(actors)
+
+    def flush_audit(self) -> int:
+        """Append the queued audit entries (one transaction); called at the end of each request."""
+        return self.audit.flush()
 
     def count_refused(self, n: int) -> None:
         """Records refused before reaching the store (out of a key's row scope)."""
@@ -212,5 +225,9 @@ class Runtime:
             thread.join(timeout=5)
         self.tickets.close()
         self.contexts.close()
+        try:
+            self.flush_audit()
+        except Exception:
+            log.exception("flushing the audit log at shutdown failed")
         if self.own_store:
             self.store.close()

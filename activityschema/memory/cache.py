@@ -185,6 +185,13 @@ class ContextCache:
                 self._dirty.setdefault(actor, now)
         self._wake.set()
 
+    def drop(self, actors: Iterable[str]) -> None:
+        """Forget these customers entirely (after an erasure): no cached context, no queued rebuild."""
+        with self._lock:
+            for actor in actors:
+                self._entries.pop(actor, None)
+                self._dirty.pop(actor, None)
+
     @property
     def pending(self) -> int:
         return len(self._dirty)

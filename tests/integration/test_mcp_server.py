@@ -18,7 +18,7 @@ from tests.conftest import event
 
 TOOLS = {"log_event", "get_context", "log_insight", "get_insights", "submit_query", "get_query_result",
          "explain_provenance", "list_activities", "dataset", "funnel", "retention", "paths", "journey",
-         "recent_activity"}
+         "recent_activity", "forget_customer", "unsuppress_customer", "export_customer", "customer_disclosure"}
 
 
 @pytest.fixture

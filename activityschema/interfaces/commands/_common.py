@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ...errors import ActivitySchemaError
 from ...settings import resolve
 from ...store.duckdb import DuckDBStore
 
@@ -29,18 +30,34 @@ def db_path(db: str | None) -> str:
 
 
 @contextmanager
-def open_db(db: str | None, *, read_only: bool = False) -> Iterator[DuckDBStore]:
+def open_db(db: str | None, *, read_only: bool = False, audit: bool = True) -> Iterator[DuckDBStore]:
+    """The store for one command; the command is audited (``_gov.audit_command``) unless ``audit=False``
+    or it already wrote its own, more detailed entry."""
     if resolve("backend") != "duckdb":  # the one setting that moves every command to the warehouse
         from ...store.backend import opened
 
         with opened(read_only=read_only) as other:
             yield other  # type: ignore[misc]
         return
+    from ._gov import audit_command, head_seq
+
     store = DuckDBStore(db_path(db), read_only=read_only)
+    before = head_seq(store) if audit else None
+    refused: str | None = None
     try:
         yield store
+    except ActivitySchemaError as exc:
+        refused = exc.code
+        raise
     finally:
-        store.close()
+        try:
+            if audit and read_only:
+                store.close()
+                audit_command(store.path, None, refused=refused)
+            elif audit and head_seq(store) == before:
+                audit_command(store.path, store, refused=refused)
+        finally:
+            store.close()
 
 
 def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, max_rows: int = 50) -> None:
