@@ -7,7 +7,7 @@ from typing import ClassVar, Generic, TypeVar
 
 from ...errors import QueryError
 
-R = TypeVar("R")
+R = TypeVar("R", contravariant=True)
 
 
 class Rule(Generic[R]):
