@@ -29,6 +29,7 @@ from typing import Any
 
 from .builders import BUILDERS
 from .query import OTHER_BUCKET, FunnelActorsRequest, FunnelRequest
+from ..common.sqltext import tidy
 from .shared import Resolved, resolve
 
 NONE_BUCKET = "$none"
@@ -127,7 +128,7 @@ SELECT s.*, {'lo': span.lo, 'width': span.width, 'converted': span.converted,
 FROM summary s, span, histogram
 ORDER BY s.is_total DESC, s.is_other, s.reached_1 DESC, s.bucket NULLS LAST
 """
-    return sql, r.bind
+    return tidy(sql), r.bind
 
 
 def actors_sql(request: FunnelActorsRequest) -> tuple[str, dict[str, Any]]:
@@ -150,4 +151,4 @@ WHERE {status}
 ORDER BY t1, actor
 LIMIT $limit OFFSET $offset
 """
-    return sql, r.bind
+    return tidy(sql), r.bind

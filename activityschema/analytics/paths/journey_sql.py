@@ -12,6 +12,7 @@ from typing import Any
 
 from ..common.columns import ACTOR_SQL
 from ..common.requests import range_end, range_start
+from ..common.sqltext import tidy
 from .query import JourneyRequest
 
 
@@ -51,4 +52,4 @@ FROM numbered
 ORDER BY ts {direction}, activity_id {direction}
 LIMIT $limit
 """
-    return sql, bind
+    return tidy(sql), bind

@@ -26,6 +26,7 @@ from typing import Any
 
 from ..common.columns import ACTOR_SQL
 from ..common.requests import range_end, range_start
+from ..common.sqltext import tidy
 from .query import PathsActorsRequest, PathsRequest
 
 WINDOW = "WINDOW w AS (PARTITION BY actor ORDER BY ts, id)"
@@ -180,7 +181,7 @@ SELECT 'edge', step, source, target, n, NULL, median_us, NULL FROM edges
 UNION ALL
 SELECT 'path', NULL, NULL, NULL, n, actors, median_us, path FROM top
 """
-    return sql, bind
+    return tidy(sql), bind
 
 
 def actors_sql(request: PathsActorsRequest) -> tuple[str, dict[str, Any]]:
@@ -197,4 +198,4 @@ GROUP BY actor
 ORDER BY paths DESC, actor
 LIMIT $limit OFFSET $offset
 """
-    return sql, bind
+    return tidy(sql), bind

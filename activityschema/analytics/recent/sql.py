@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..common.columns import ACTOR_SQL
+from ..common.sqltext import tidy
 from .query import RecentParams
 
 RECENT_SQL = """
@@ -32,4 +33,4 @@ def recent_sql(params: RecentParams) -> tuple[str, dict[str, Any]]:
     if params.activities:
         bind["activities"] = list(params.activities)
         conditions.append("AND list_contains($activities, activity)")
-    return RECENT_SQL.replace("{conditions}", "\n  ".join(conditions)), bind
+    return tidy(RECENT_SQL.replace("{conditions}", "\n  ".join(conditions))), bind

@@ -20,6 +20,7 @@ from typing import Any
 from ..common.columns import ACTOR_SQL
 from ..common.filters import compile_filters
 from ..common.requests import range_end, range_start
+from ..common.sqltext import tidy
 from .periods import period_number
 from .query import EventSpec, RetentionActorsRequest, RetentionRequest
 
@@ -127,7 +128,7 @@ LEFT JOIN cells c USING (cohort)
 GROUP BY s.cohort, s.size
 ORDER BY s.cohort
 """
-    return sql, bind
+    return tidy(sql), bind
 
 
 def actors_sql(request: RetentionActorsRequest) -> tuple[str, dict[str, Any]]:
@@ -151,4 +152,4 @@ WHERE {keep}
 ORDER BY actor
 LIMIT $limit OFFSET $offset
 """
-    return sql, bind
+    return tidy(sql), bind
