@@ -57,27 +57,34 @@ def _exclusion_cte(r: Resolved, chains: str) -> str:
 
 def ordered_disjoint(r: Resolved) -> list[str]:
     """Ordered funnel whose steps have pairwise different activities: no event can fill two steps,
-    so step k is simply the earliest step-k event at or after step k-1, within the window."""
+    so step k is simply the earliest step-k event at or after step k-1, within the window. Entries
+    of one actor at one instant have the same chain, so (actor, t1) identifies an entry unless a
+    breakdown needs the step-1 event itself (then its id and value are carried along)."""
     with_id = r.has_breakdown
+    keys = ["c.actor", "c.t1"] + (["c.id1", "c.bvalue"] if with_id else [])
     ctes = [events_cte(r, with_id=with_id, step_index=True), f"""c1 AS (
-    SELECT actor, {"id" if with_id else "''"} AS id1, ts AS t1, {DEADLINE_SQL} AS deadline, bvalue
+    SELECT actor, ts AS t1{", id AS id1, bvalue" if with_id else ""}
     FROM ev
     WHERE k = 1
       {entry_end(r, "ts")}
 )"""]
     for k in range(2, r.n + 1):
-        carried = "".join(f"c.t{j}, " for j in range(2, k))
+        carried = "".join(f"any_value(c.t{j}) AS t{j}, " for j in range(2, k))
         ctes.append(f"""c{k} AS (
-    SELECT c.actor, c.id1, c.t1, c.deadline, c.bvalue, {carried}min(e.ts) AS t{k}
+    SELECT {", ".join(keys)}, {carried}min(e.ts) AS t{k}
     FROM c{k - 1} c
-    LEFT JOIN ev e
+    LEFT JOIN (SELECT actor, ts FROM ev WHERE k = {k}) e
       ON e.actor = c.actor
-     AND e.k = {k}
      AND e.ts >= c.t{k - 1}
-     AND e.ts <= c.deadline
-    GROUP BY ALL
+     AND e.ts <= c.t1 + to_microseconds($window_us)
+    GROUP BY {", ".join(keys)}
 )""")
-    return ctes + _entries(r, f"c{r.n}")
+    extra = "" if with_id else ", '' AS id1, CAST(NULL AS VARCHAR) AS bvalue"
+    ctes.append(f"""chains AS (
+    SELECT *, t1 + to_microseconds($window_us) AS deadline{extra}
+    FROM c{r.n}
+)""")
+    return ctes + _entries(r, "chains")
 
 
 def _later_sql(r: Resolved, k: int) -> str:

@@ -22,6 +22,7 @@ class Resolved:
     breakdown_sql: str
     has_breakdown: bool
     step_activities: list[str]
+    has_filters: bool
     entry_start: datetime | None
     entry_end: datetime | None
     bind: dict[str, Any] = field(default_factory=dict)
@@ -51,7 +52,9 @@ def resolve(request: FunnelRequest) -> Resolved:
             bind["bk_path"] = json_path(request.breakdown)
     entry_start, entry_end = range_start(request.date_from), range_end(request.date_to)
     return Resolved(len(request.steps), step_sql, exclusions, activities, breakdown_sql,
-                    request.breakdown is not None, [s.activity for s in request.steps], entry_start, entry_end, bind)
+                    request.breakdown is not None, [s.activity for s in request.steps],
+                    any(s.filters for s in request.steps) or any(x.filters for x in request.exclusions),
+                    entry_start, entry_end, bind)
 
 
 def scan_bounds(r: Resolved) -> str:
@@ -71,23 +74,29 @@ def entry_end(r: Resolved, column: str) -> str:
 
 
 def events_cte(r: Resolved, *, with_id: bool = True, step_index: bool = False) -> str:
-    """``ev``: the actors' events of the funnel's activities, flagged per step (``m1`` …) and exclusion.
+    """``ev``: the actors' events of the funnel's activities, flagged per step (``m1`` …) and exclusion;
+    ``k`` is the step an event matches when steps are disjoint.
 
-    One scan branch per activity (``activity = $act_i``) so the filter reaches the table scan and
-    only matching rows are read; ``k`` is the step an event matches when steps are disjoint.
+    When only narrow columns are needed (no activity_id, no feature filter, no breakdown), one scan
+    with an IN list reads them for every row, which is cheapest. Otherwise one scan branch per
+    activity (``activity = $act_i``): that filter reaches the table scan, so the wide columns
+    (activity_id, feature_json) are read only for matching rows.
     """
     flags = [f"{sql} AS m{k}" for k, sql in enumerate(r.step_sql, start=1)]
     flags += [f"{sql} AS x{j}" for j, (sql, _, _) in enumerate(r.exclusions, start=1)]
     columns = ",\n               ".join([f"{ACTOR_SQL} AS actor", "ts", ("activity_id" if with_id else "CAST(NULL AS VARCHAR)") + " AS id",
                                          *flags, f"{r.breakdown_sql} AS bvalue"])
-    branches = []
     for i, name in enumerate(r.activities):
         r.bind[f"act_{i}"] = name
-        branches.append(f"""        SELECT {columns}
+    if with_id or r.has_filters or r.has_breakdown:
+        tests = [f"activity = $act_{i}" for i in range(len(r.activities))]
+    else:
+        tests = ["activity = ANY([" + ", ".join(f"$act_{i}" for i in range(len(r.activities))) + "])"]
+    branches = [f"""        SELECT {columns}
         FROM activities
-        WHERE activity = $act_{i}
+        WHERE {test}
           AND {ACTOR_SQL} IS NOT NULL
-          {scan_bounds(r)}""")
+          {scan_bounds(r)}""" for test in tests]
     union = "\n        UNION ALL\n".join(branches)
     index = ""
     if step_index:

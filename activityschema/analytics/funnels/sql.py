@@ -35,14 +35,25 @@ from .shared import Resolved, resolve
 NONE_BUCKET = "$none"
 
 
-def _counted_ctes(r: Resolved) -> list[str]:
+def _counted_ctes(r: Resolved, *, same_chain_per_instant: bool) -> list[str]:
+    """``counted``: per actor the entry with the highest level, then the lowest (t1, id1). When all
+    entries of an actor at one instant have the same chain (disjoint ordered steps, no breakdown),
+    one integer key — level, then -t1 — picks it, which is cheaper than comparing structs."""
     level = " + ".join(["1"] + [f"CAST(t{k} IS NOT NULL AS INTEGER)" for k in range(2, r.n + 1)])
-    fields = ", ".join(f"'{c}': {c}" for c in ["level", "t1", "id1", "bvalue"] + [f"t{k}" for k in range(2, r.n + 1)])
-    columns = ", ".join(f"e.{c} AS {c}" for c in ["level", "t1", "id1", "bvalue"] + [f"t{k}" for k in range(2, r.n + 1)])
+    times = ["t1"] + [f"t{k}" for k in range(2, r.n + 1)]
+    names = times if same_chain_per_instant else ["level", "id1", "bvalue", *times]
+    fields = ", ".join(f"'{c}': {c}" for c in names)
+    columns = ", ".join(f"e.{c} AS {c}" for c in names)
+    if same_chain_per_instant:
+        pick = f"arg_max({{{fields}}}, (CAST(level AS HUGEINT) << 64) - epoch_us(t1))"
+        picked_level = " + ".join(["1"] + [f"CAST(e.t{k} IS NOT NULL AS INTEGER)" for k in range(2, r.n + 1)])
+        columns += f", '' AS id1, CAST(NULL AS VARCHAR) AS bvalue, {picked_level} AS level"
+    else:
+        pick = f"arg_min({{{fields}}}, (-level, t1, id1))"
     ctes = [f"""counted AS (
     SELECT actor, {columns}
     FROM (
-        SELECT actor, arg_min({{{fields}}}, (-level, t1, id1)) AS e
+        SELECT actor, {pick} AS e
         FROM (SELECT *, {level} AS level FROM entries)
         GROUP BY actor
     )
@@ -75,7 +86,8 @@ def _ctes(request: FunnelRequest) -> tuple[list[str], Resolved]:
     r = resolve(request)
     if r.has_breakdown:
         r.bind["breakdown_limit"] = request.breakdown_limit
-    return BUILDERS[request.order](r) + _counted_ctes(r), r
+    disjoint = request.order == "ordered" and len(set(r.step_activities)) == r.n
+    return BUILDERS[request.order](r) + _counted_ctes(r, same_chain_per_instant=disjoint and not r.has_breakdown), r
 
 
 def summary_sql(request: FunnelRequest) -> tuple[str, dict[str, Any]]:

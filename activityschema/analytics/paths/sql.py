@@ -14,7 +14,8 @@
    paths are numbered so the end activity is always step ``step_limit``. With both anchors, a path
    longer than ``step_limit`` steps is dropped (it does not reach the end in time).
 
-How: at most two window passes over the actor's ordered events and no per-path sort: a path is
+How: one window pass over the ordered events (two with collapse or anchors, which need each event's
+session flag first) and no per-path sort: a path is
 read with ``lead`` (or ``lag`` for end-anchored paths) from the row where it begins.
 Output rows: ``kind`` 'total' (paths and actors), 'edge' (step, source, target, count, median
 time between) and 'path' (a whole path, count, distinct actors, median first-to-last duration).
@@ -53,26 +54,29 @@ def _gap_test(request: PathsRequest, bind: dict[str, Any], later: str, earlier: 
     if request.session_gap is None:
         return f"({earlier} IS NULL)"
     bind["gap_us"] = request.session_gap.microseconds
-    return f"({earlier} IS NULL OR {later} - {earlier} > to_microseconds($gap_us))"
+    return f"({earlier} IS NULL OR epoch_us({later}) - epoch_us({earlier}) > $gap_us)"
 
 
-def _base_ctes(request: PathsRequest, bind: dict[str, Any]) -> list[str]:
-    """``ev`` (the events) and ``marked`` (+ ``is_new``: the event starts a session), collapsed."""
-    keep = "WHERE is_new OR activity <> prev_activity" if request.collapse_repeats else ""
-    return [f"""ev AS (
+def _events_cte(request: PathsRequest, bind: dict[str, Any]) -> str:
+    return f"""ev AS (
     SELECT {ACTOR_SQL} AS actor, ts, activity_id AS id, activity
     FROM activities
     WHERE {ACTOR_SQL} IS NOT NULL
       {_event_filter(request, bind)}
-),
-marked AS (
+)"""
+
+
+def _marked_cte(request: PathsRequest, bind: dict[str, Any]) -> str:
+    """``marked``: the events with ``is_new`` (the event starts a session), repeats collapsed."""
+    keep = "WHERE is_new OR activity <> prev_activity" if request.collapse_repeats else ""
+    return f"""marked AS (
     SELECT actor, ts, id, activity, is_new
     FROM (
         SELECT *, {_gap_test(request, bind, "ts", "prev_ts")} AS is_new
         FROM (SELECT *, lag(ts) OVER w AS prev_ts, lag(activity) OVER w AS prev_activity FROM ev {WINDOW})
     )
     {keep}
-)"""]
+)"""
 
 
 def _first_in_session(anchor: str) -> str:
@@ -85,19 +89,30 @@ def _is_first(anchor: str) -> str:
     return f"(activity = ${anchor} AND (prev_{anchor}_key IS NULL OR prev_{anchor}_key < session_key))"
 
 
+def _plain(request: PathsRequest) -> bool:
+    """No collapse and no anchor: one window pass suffices (breaks come from the lead times)."""
+    return not (request.collapse_repeats or request.start_activity or request.end_activity)
+
+
 def _forward(request: PathsRequest, bind: dict[str, Any]) -> list[str]:
     """Paths read forward with ``lead`` from their first step (no anchor, start, or start + end)."""
     n = request.step_limit
-    leads = [f"lead(activity, {k}) OVER w AS a{k}, lead(ts, {k}) OVER w AS t{k}, lead(is_new, {k}) OVER w AS b{k}"
-             for k in range(1, n)]
+    leads = [f"lead(activity, {k}) OVER w AS a{k}, lead(ts, {k}) OVER w AS t{k}" for k in range(1, n)]
+    source = "ev" if _plain(request) else "marked"
+    if _plain(request):
+        leads.append("lag(ts) OVER w AS prev_ts")
+        breaks = [_gap_test(request, bind, f"t{k}", "ts" if k == 1 else f"t{k - 1}") for k in range(1, n)]
+    else:
+        leads += [f"lead(is_new, {k}) OVER w AS b{k}" for k in range(1, n)]
+        breaks = [f"b{k}" for k in range(1, n)]
     if request.start_activity:
         bind["start_activity"] = request.start_activity
         leads += [_first_in_session("start_activity"),
                   f"max({KEY}) FILTER (WHERE is_new) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS session_key"]
         begins = _is_first("start_activity")
     else:
-        begins = "is_new"
-    length = "CASE " + " ".join(f"WHEN a{k} IS NULL OR b{k} THEN {k}" for k in range(1, n)) + f" ELSE {n} END"
+        begins = _gap_test(request, bind, "ts", "prev_ts") if _plain(request) else "is_new"
+    length = "CASE " + " ".join(f"WHEN a{k} IS NULL OR {breaks[k - 1]} THEN {k}" for k in range(1, n)) + f" ELSE {n} END"
     acts = ", ".join(["activity"] + [f"a{k}" for k in range(1, n)])
     times = ", ".join(["ts"] + [f"t{k}" for k in range(1, n)])
     ends, keep = "len", "TRUE"
@@ -107,7 +122,7 @@ def _forward(request: PathsRequest, bind: dict[str, Any]) -> list[str]:
         keep = f"{ends} IS NOT NULL"
     return [f"""starts AS (
     SELECT actor, [{acts}] AS acts, [{times}] AS times, {length} AS len
-    FROM (SELECT *, {", ".join(leads)} FROM marked {WINDOW})
+    FROM (SELECT *, {", ".join(leads)} FROM {source} {WINDOW})
     WHERE {begins}
 ),
 aligned AS (
@@ -143,7 +158,7 @@ aligned AS (
 
 def _ctes(request: PathsRequest) -> tuple[list[str], dict[str, Any]]:
     bind: dict[str, Any] = {}
-    ctes = _base_ctes(request, bind)
+    ctes = [_events_cte(request, bind)] + ([] if _plain(request) else [_marked_cte(request, bind)])
     backward = request.end_activity is not None and request.start_activity is None
     ctes += _backward(request, bind) if backward else _forward(request, bind)
     return ctes, bind
@@ -158,20 +173,32 @@ transitions AS (
            epoch_us(times[i + 1]) - epoch_us(times[i]) AS gap_us
     FROM (SELECT *, unnest(range(1, len(path))) AS i FROM aligned)
 ),
-edges AS (
-    SELECT step, source, target, count(*) AS n, quantile_cont(gap_us, 0.5) AS median_us
+edge_counts AS (
+    SELECT step, source, target, count(*) AS n
     FROM transitions
     GROUP BY step, source, target
     ORDER BY n DESC, step, source, target
     LIMIT $edge_limit
 ),
-top AS (
-    SELECT path, count(*) AS n, count(DISTINCT actor) AS actors,
-           quantile_cont(epoch_us(times[-1]) - epoch_us(times[1]), 0.5) AS median_us
+edges AS (
+    SELECT e.step, e.source, e.target, any_value(e.n) AS n, quantile_cont(t.gap_us, 0.5) AS median_us
+    FROM edge_counts e
+    JOIN transitions t ON t.step = e.step AND t.source = e.source AND t.target = e.target
+    GROUP BY e.step, e.source, e.target
+),
+path_counts AS (
+    SELECT path, count(*) AS n
     FROM aligned
     GROUP BY path
     ORDER BY n DESC, path
     LIMIT $top_paths
+),
+top AS (
+    SELECT p.path, any_value(p.n) AS n, count(DISTINCT a.actor) AS actors,
+           quantile_cont(epoch_us(a.times[-1]) - epoch_us(a.times[1]), 0.5) AS median_us
+    FROM path_counts p
+    JOIN aligned a ON a.path = p.path
+    GROUP BY p.path
 )
 SELECT 'total' AS kind, NULL AS step, NULL AS source, NULL AS target, count(*) AS n,
        count(DISTINCT actor) AS actors, NULL AS median_us, CAST(NULL AS VARCHAR[]) AS path

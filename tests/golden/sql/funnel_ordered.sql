@@ -9,68 +9,48 @@ WITH ev AS (
                (activity = $s3_activity AND TRUE) AS m3,
                CAST(NULL AS VARCHAR) AS bvalue
         FROM activities
-        WHERE activity = $act_0
-          AND coalesce(customer, anonymous_customer_id) IS NOT NULL
-        UNION ALL
-        SELECT coalesce(customer, anonymous_customer_id) AS actor,
-               ts,
-               CAST(NULL AS VARCHAR) AS id,
-               (activity = $s1_activity AND TRUE) AS m1,
-               (activity = $s2_activity AND TRUE) AS m2,
-               (activity = $s3_activity AND TRUE) AS m3,
-               CAST(NULL AS VARCHAR) AS bvalue
-        FROM activities
-        WHERE activity = $act_1
-          AND coalesce(customer, anonymous_customer_id) IS NOT NULL
-        UNION ALL
-        SELECT coalesce(customer, anonymous_customer_id) AS actor,
-               ts,
-               CAST(NULL AS VARCHAR) AS id,
-               (activity = $s1_activity AND TRUE) AS m1,
-               (activity = $s2_activity AND TRUE) AS m2,
-               (activity = $s3_activity AND TRUE) AS m3,
-               CAST(NULL AS VARCHAR) AS bvalue
-        FROM activities
-        WHERE activity = $act_2
+        WHERE activity = ANY([$act_0, $act_1, $act_2])
           AND coalesce(customer, anonymous_customer_id) IS NOT NULL
     )
 ),
 c1 AS (
-    SELECT actor, '' AS id1, ts AS t1, ts + to_microseconds($window_us) AS deadline, bvalue
+    SELECT actor, ts AS t1
     FROM ev
     WHERE k = 1
 ),
 c2 AS (
-    SELECT c.actor, c.id1, c.t1, c.deadline, c.bvalue, min(e.ts) AS t2
+    SELECT c.actor, c.t1, min(e.ts) AS t2
     FROM c1 c
-    LEFT JOIN ev e
+    LEFT JOIN (SELECT actor, ts FROM ev WHERE k = 2) e
       ON e.actor = c.actor
-     AND e.k = 2
      AND e.ts >= c.t1
-     AND e.ts <= c.deadline
-    GROUP BY ALL
+     AND e.ts <= c.t1 + to_microseconds($window_us)
+    GROUP BY c.actor, c.t1
 ),
 c3 AS (
-    SELECT c.actor, c.id1, c.t1, c.deadline, c.bvalue, c.t2, min(e.ts) AS t3
+    SELECT c.actor, c.t1, any_value(c.t2) AS t2, min(e.ts) AS t3
     FROM c2 c
-    LEFT JOIN ev e
+    LEFT JOIN (SELECT actor, ts FROM ev WHERE k = 3) e
       ON e.actor = c.actor
-     AND e.k = 3
      AND e.ts >= c.t2
-     AND e.ts <= c.deadline
-    GROUP BY ALL
+     AND e.ts <= c.t1 + to_microseconds($window_us)
+    GROUP BY c.actor, c.t1
+),
+chains AS (
+    SELECT *, t1 + to_microseconds($window_us) AS deadline, '' AS id1, CAST(NULL AS VARCHAR) AS bvalue
+    FROM c3
 ),
 entries AS (
     SELECT actor, id1, t1, bvalue, CASE WHEN level >= 2 THEN t2 END AS t2, CASE WHEN level >= 3 THEN t3 END AS t3
     FROM (
         SELECT c.*, least(1 + CAST(t2 IS NOT NULL AS INTEGER) + CAST(t3 IS NOT NULL AS INTEGER), coalesce(NULL, 3)) AS level
-        FROM c3 c
+        FROM chains c
     )
 ),
 counted AS (
-    SELECT actor, e.level AS level, e.t1 AS t1, e.id1 AS id1, e.bvalue AS bvalue, e.t2 AS t2, e.t3 AS t3
+    SELECT actor, e.t1 AS t1, e.t2 AS t2, e.t3 AS t3, '' AS id1, CAST(NULL AS VARCHAR) AS bvalue, 1 + CAST(e.t2 IS NOT NULL AS INTEGER) + CAST(e.t3 IS NOT NULL AS INTEGER) AS level
     FROM (
-        SELECT actor, arg_min({'level': level, 't1': t1, 'id1': id1, 'bvalue': bvalue, 't2': t2, 't3': t3}, (-level, t1, id1)) AS e
+        SELECT actor, arg_max({'t1': t1, 't2': t2, 't3': t3}, (CAST(level AS HUGEINT) << 64) - epoch_us(t1)) AS e
         FROM (SELECT *, 1 + CAST(t2 IS NOT NULL AS INTEGER) + CAST(t3 IS NOT NULL AS INTEGER) AS level FROM entries)
         GROUP BY actor
     )

@@ -74,9 +74,9 @@ entries AS (
     )
 ),
 counted AS (
-    SELECT actor, e.level AS level, e.t1 AS t1, e.id1 AS id1, e.bvalue AS bvalue, e.t2 AS t2
+    SELECT actor, e.level AS level, e.id1 AS id1, e.bvalue AS bvalue, e.t1 AS t1, e.t2 AS t2
     FROM (
-        SELECT actor, arg_min({'level': level, 't1': t1, 'id1': id1, 'bvalue': bvalue, 't2': t2}, (-level, t1, id1)) AS e
+        SELECT actor, arg_min({'level': level, 'id1': id1, 'bvalue': bvalue, 't1': t1, 't2': t2}, (-level, t1, id1)) AS e
         FROM (SELECT *, 1 + CAST(t2 IS NOT NULL AS INTEGER) AS level FROM entries)
         GROUP BY actor
     )

@@ -24,20 +24,32 @@ transitions AS (
            epoch_us(times[i + 1]) - epoch_us(times[i]) AS gap_us
     FROM (SELECT *, unnest(range(1, len(path))) AS i FROM aligned)
 ),
-edges AS (
-    SELECT step, source, target, count(*) AS n, quantile_cont(gap_us, 0.5) AS median_us
+edge_counts AS (
+    SELECT step, source, target, count(*) AS n
     FROM transitions
     GROUP BY step, source, target
     ORDER BY n DESC, step, source, target
     LIMIT $edge_limit
 ),
-top AS (
-    SELECT path, count(*) AS n, count(DISTINCT actor) AS actors,
-           quantile_cont(epoch_us(times[-1]) - epoch_us(times[1]), 0.5) AS median_us
+edges AS (
+    SELECT e.step, e.source, e.target, any_value(e.n) AS n, quantile_cont(t.gap_us, 0.5) AS median_us
+    FROM edge_counts e
+    JOIN transitions t ON t.step = e.step AND t.source = e.source AND t.target = e.target
+    GROUP BY e.step, e.source, e.target
+),
+path_counts AS (
+    SELECT path, count(*) AS n
     FROM aligned
     GROUP BY path
     ORDER BY n DESC, path
     LIMIT $top_paths
+),
+top AS (
+    SELECT p.path, any_value(p.n) AS n, count(DISTINCT a.actor) AS actors,
+           quantile_cont(epoch_us(a.times[-1]) - epoch_us(a.times[1]), 0.5) AS median_us
+    FROM path_counts p
+    JOIN aligned a ON a.path = p.path
+    GROUP BY p.path
 )
 SELECT 'total' AS kind, NULL AS step, NULL AS source, NULL AS target, count(*) AS n,
        count(DISTINCT actor) AS actors, NULL AS median_us, CAST(NULL AS VARCHAR[]) AS path
