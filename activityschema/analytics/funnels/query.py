@@ -15,6 +15,7 @@ Only ``steps`` is required.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -164,9 +165,9 @@ class FunnelResult(InsightResult):
 
 class ActorRow(BaseModel):
     actor: str
-    entered_at: Any
+    entered_at: datetime
     furthest_step: int
-    last_step_at: Any
+    last_step_at: datetime
     breakdown_value: str | None = None
 
 

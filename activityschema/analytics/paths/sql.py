@@ -58,11 +58,19 @@ def _gap_test(request: PathsRequest, bind: dict[str, Any], later: str, earlier: 
 
 
 def _events_cte(request: PathsRequest, bind: dict[str, Any]) -> str:
+    """``ev``: the events; with an anchor, only actors who did the anchor activity can have a path."""
+    anchors = [a for a in (request.start_activity, request.end_activity) if a]
+    only = ""
+    if anchors:
+        bind["anchors"] = anchors
+        only = (f"AND {ACTOR_SQL} IN (SELECT {ACTOR_SQL} FROM activities WHERE activity = ANY($anchors)"
+                f" {_event_filter(request, bind)})")
     return f"""ev AS (
     SELECT {ACTOR_SQL} AS actor, ts, activity_id AS id, activity
     FROM activities
     WHERE {ACTOR_SQL} IS NOT NULL
       {_event_filter(request, bind)}
+      {only}
 )"""
 
 

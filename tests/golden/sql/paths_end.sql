@@ -2,6 +2,7 @@ WITH ev AS (
     SELECT coalesce(customer, anonymous_customer_id) AS actor, ts, activity_id AS id, activity
     FROM activities
     WHERE coalesce(customer, anonymous_customer_id) IS NOT NULL
+      AND coalesce(customer, anonymous_customer_id) IN (SELECT coalesce(customer, anonymous_customer_id) FROM activities WHERE activity = ANY($anchors) )
 ),
 marked AS (
     SELECT actor, ts, id, activity, is_new
