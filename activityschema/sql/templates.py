@@ -9,6 +9,7 @@ interpolate values (Python format fields, ``%`` placeholders, unbound or unused 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ _FORMAT_FIELD_RE = re.compile(r"\{[A-Za-z_][A-Za-z0-9_!:.\[\]]*\}")
 _DRIVER_PLACEHOLDER_RE = re.compile(r"%\(?[a-z_]*\)?[sd]|\?")
 # Identifiers that vary (output column names) must match this; values never need it (they are bound).
 SAFE_IDENTIFIER_RE = re.compile(r"^[a-z][a-z0-9_]{0,127}$")
+PARSE_CACHE_SIZE = 512
 
 
 class Params(BaseModel):
@@ -71,10 +73,20 @@ def check_sql_is_parameterized(name: str, sql: str, bound: set[str]) -> None:
     used = set(PLACEHOLDER_RE.findall(stripped))
     if used - bound:
         raise ConfigError(f"Template '{name}' uses unbound parameters: {sorted(used - bound)}.", code="template_unbound")
+    problem = _parse_problem(PLACEHOLDER_RE.sub("NULL", stripped))
+    if problem:
+        raise ConfigError(f"Template '{name}' is not valid SQL: {problem}", code="template_invalid")
+
+
+@functools.lru_cache(maxsize=PARSE_CACHE_SIZE)
+def _parse_problem(sql: str) -> str | None:
+    """The first line of sqlglot's parse error, or None. Cached: a builder renders the same text for
+    the same request shape, and parsing a large query costs tens of milliseconds."""
     try:
-        sqlglot.parse_one(PLACEHOLDER_RE.sub("NULL", stripped), read="duckdb")
+        sqlglot.parse_one(sql, read="duckdb")
     except sqlglot.errors.ParseError as exc:
-        raise ConfigError(f"Template '{name}' is not valid SQL: {str(exc).splitlines()[0]}", code="template_invalid") from None
+        return str(exc).splitlines()[0]
+    return None
 
 
 def register_template(template: Template) -> Template:

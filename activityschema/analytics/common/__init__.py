@@ -1,0 +1,1 @@
+"""Pieces every product-analytics insight shares: event filters, durations, request parsing, results."""
