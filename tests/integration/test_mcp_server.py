@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import anyio
@@ -12,7 +11,6 @@ from mcp import Client
 from activityschema.analytics.runner import run_template
 from activityschema.governance.access import LOCAL_ADMIN, Principal
 from activityschema.interfaces.mcp import build_mcp_server
-from activityschema.interfaces.operations_analytics import ANALYSES
 from activityschema.interfaces.runtime import Runtime
 from tests.conftest import event
 
@@ -252,17 +250,3 @@ def test_resources_context_and_catalog(rt):
     assert json.loads(ctx.contents[0].text)["context"]["event_count"] == 1
     assert json.loads(catalog.contents[0].text)["activities"][0]["activity"] == "visited_page"
     assert json.loads(missing)["error"]["code"] == "unknown_customer"
-
-
-@pytest.mark.parametrize("kind", sorted(ANALYSES))
-def test_analysis_tools_are_wired(rt, kind):
-    """The analyses arrive with other work; until their module is installed the tool says so."""
-    module = ANALYSES[kind][0]
-    if importlib.util.find_spec(module) is not None:
-        pytest.skip(f"{module} is installed: its own tests cover the tool")
-
-    async def body(c):
-        return error_of(await c.call_tool(kind, {"request": {}}))
-
-    err = session(rt, body)
-    assert err["code"] == "feature_unavailable" and kind in err["message"]
