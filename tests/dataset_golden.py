@@ -78,12 +78,23 @@ def stream_table(data: dict[str, Any]) -> str:
     rows = []
     for e in sorted(data["events"], key=lambda e: (e["ts"], e["id"])):
         row = [e["id"], e.get("customer"), e.get("anonymous_customer_id"), e["activity"], e["ts"]]
-        row += [json.dumps(e[k], separators=(", ", ": ")) if k == "feature_json" and k in e else e.get(k) for k in extra]
+        row += [json.dumps(e.get(k, {}), separators=(", ", ": ")) if k == "feature_json" else e.get(k) for k in extra]
         rows.append(row)
     return markdown_table(columns, rows)
 
 
+def request_text(request: dict[str, Any]) -> str:
+    """The request as valid JSON with the cohort on one line and one line per append."""
+    appends = request.get("append", [])
+    lines = ['{"cohort": ' + json.dumps(request["cohort"]) + ("," if appends else "}")]
+    if appends:
+        lines.append(' "append": [')
+        lines += ["   " + json.dumps(a) + ("," if i < len(appends) - 1 else "]}") for i, a in enumerate(appends)]
+    return "\n".join(lines)
+
+
 def doc_block(case: dict[str, Any]) -> str:
     """What docs/dataset.md shows for a case: the request and the exact output."""
-    request = json.dumps(case["request"], indent=None, separators=(", ", ": "))
+    request = request_text(case["request"])
+    assert json.loads(request) == case["request"]
     return f"```json\n{request}\n```\n\n{markdown_table(case['columns'], case['rows'])}"

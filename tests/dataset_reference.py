@@ -141,13 +141,20 @@ def in_window(p: dict[str, Any], a: dict[str, Any], window: str, within: timedel
 
 
 def join_value(e: dict[str, Any], column: str, other: str) -> Any:
-    """Same spec-column kinds compare as they are; anything involving a feature key compares as text."""
+    """Two spec columns of one kind compare as they are; with a number on either side, as numbers;
+    otherwise as text."""
     value = read(e, column)
-    same = not column.startswith("feature_json.") and not other.startswith("feature_json.") and _kind(column) == _kind(other)
-    return value if same else as_text(value)
+    kinds = {_kind(column), _kind(other)}
+    if len(kinds) == 1 and not column.startswith("feature_json."):
+        return value
+    if "number" in kinds:
+        return as_number(value)
+    return as_text(value)
 
 
 def _kind(column: str) -> str:
+    if column.startswith("feature_json."):
+        return "feature"
     return {"ts": "timestamp", "revenue_impact": "number"}.get(column, "text")
 
 

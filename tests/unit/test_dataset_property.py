@@ -78,7 +78,8 @@ def appends(draw):
     if draw(st.integers(0, 4)) == 0:
         spec["join"] = [draw(st.sampled_from([{"cohort": "feature_json.plan", "append": "feature_json.plan"},
                                               {"cohort": "revenue_impact", "append": "revenue_impact"},
-                                              {"cohort": "customer", "append": "feature_json.plan"}]))]
+                                              {"cohort": "customer", "append": "feature_json.plan"},
+                                              {"cohort": "revenue_impact", "append": "feature_json.plan"}]))]
     return spec
 
 

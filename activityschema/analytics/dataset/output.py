@@ -44,4 +44,4 @@ def write_table(table: pa.Table, path: str | Path) -> int:
     else:
         pacsv.write_csv(iso_timestamps(table), str(path),
                         pacsv.WriteOptions(quoting_style="needed"))
-    return table.num_rows
+    return int(table.num_rows)

@@ -11,7 +11,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
 from ...errors import suggest
 from ...schema.columns import ACTIVITY_RE
@@ -81,7 +89,7 @@ class Duration(_Strict):
     @property
     def micros(self) -> int:
         unit, amount = next((k, v) for k, v in self.model_dump().items() if v is not None)
-        return round(amount * MICROS[unit])
+        return int(round(amount * MICROS[unit]))
 
 
 def _check_scalar(ref: ColumnRef, op: str, value: Any) -> None:
@@ -283,7 +291,7 @@ class DatasetRequest(Params):
 
     @model_validator(mode="after")
     def _unique_names(self) -> DatasetRequest:
-        names = self.output_names()
+        names = [n.lower() for n in self.output_names()]  # DuckDB names are case-insensitive
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"output columns would repeat: {', '.join(dupes)}; drop the repeat or give the "

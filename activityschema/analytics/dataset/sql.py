@@ -194,11 +194,15 @@ def _filter_value(ref: ColumnRef, value: Any) -> Any:
 
 
 def join_key_sql(cohort_ref: ColumnRef, append_ref: ColumnRef, alias: str, side: str, bind: Binder) -> str:
-    """A join key: compared as is when both sides are the same spec column kind, else as text."""
+    """A join key: as is for two spec columns of one kind; as a number when either side is a number
+    (revenue_impact); otherwise as text."""
     ref = cohort_ref if side == "cohort" else append_ref
-    expr = read_column(ref, alias, bind)
-    same = cohort_ref.kind == append_ref.kind and not cohort_ref.is_feature
-    return expr if same else f"CAST({expr} AS VARCHAR)"
+    kinds = {cohort_ref.kind, append_ref.kind}
+    if len(kinds) == 1 and not ref.is_feature:
+        return read_column(ref, alias, bind)
+    if "number" in kinds:
+        return read_column(ref, alias, bind, numeric=True) if ref.is_feature else f"{alias}.{ref.column}"
+    return f"CAST({read_column(ref, alias, bind)} AS VARCHAR)"
 
 
 def cohort_ctes(req: DatasetRequest, bind: Binder) -> list[str]:
