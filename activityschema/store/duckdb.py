@@ -88,8 +88,9 @@ class DuckDBStore:
             return self.cursor().execute(sql, params).fetchone()
 
     def fetch_arrow(self, sql: str, params: Params = None) -> pa.Table:
+        # A relation (not a DB-API result) goes to Arrow without an extra copy of the rows.
         with self._translate(sql):
-            return self.cursor().execute(sql, params).to_arrow_table()
+            return self.cursor().sql(sql, params=params).to_arrow_table()
 
     def fetch_dicts(self, sql: str, params: Params = None) -> list[dict[str, Any]]:
         with self._translate(sql):
