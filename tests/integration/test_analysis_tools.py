@@ -23,6 +23,7 @@ from activityschema.ingest.importer import ingest_records
 from activityschema.interfaces.mcp import build_mcp_server
 from activityschema.interfaces.operations_analytics import ANALYSES
 from activityschema.interfaces.runtime import Runtime
+from activityschema.schema.jsonable import jsonable
 from tests.conftest import timeline
 from tests.integration.test_http_api import Server, auth
 
@@ -97,7 +98,7 @@ def test_mcp_analysis_equals_the_library(loaded_rt, store, kind):
     assert data["kind"] == kind
     if kind not in CLOCKED:
         assert data["query_hash"] == expected.query_hash
-    assert comparable(data["result"]) == comparable(json.loads(json.dumps(expected.to_dict(), default=str)))
+    assert comparable(data["result"]) == comparable(jsonable(expected.to_dict()))
 
 
 def test_funnel_tool_numbers(loaded_rt):
@@ -140,7 +141,7 @@ def test_http_analysis_equals_the_library(loaded_rt, store, kind):
             body = r.json()
             data = body.get("data", body)
             assert data["query_hash"] == expected.query_hash or kind in CLOCKED
-            assert comparable(data["result"]) == comparable(json.loads(json.dumps(expected.to_dict(), default=str)))
+            assert comparable(data["result"]) == comparable(jsonable(expected.to_dict()))
             assert client.post(f"/v1/analytics/{kind}", json=REQUESTS[kind]).status_code == 401
     finally:
         server.stop()

@@ -15,6 +15,10 @@ _SHORT_UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "s
 _TEXT_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([wdhms])\s*$")
 
 
+# Longer than any stream: keeps every duration a valid SQL interval (and out of integer overflow).
+DURATION_MAX_DAYS = 36_500
+
+
 class Duration(BaseModel):
     """A positive length of time; the parts add up (``{"days": 1, "hours": 12}`` is 36 hours)."""
 
@@ -37,6 +41,8 @@ class Duration(BaseModel):
     def _positive(self) -> Duration:
         if any(v < 0 for v in self.model_dump().values()) or self.microseconds <= 0:
             raise ValueError("a duration must be positive, e.g. {\"days\": 14} or \"14d\"")
+        if self.microseconds > DURATION_MAX_DAYS * 86_400 * MICROS_PER_SECOND:
+            raise ValueError(f"a duration must be at most {DURATION_MAX_DAYS} days")
         return self
 
     @property

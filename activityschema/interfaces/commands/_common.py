@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -18,7 +19,7 @@ from ...store.duckdb import DuckDBStore
 
 # Piped output (logs, CI) gets a fixed width wide enough for our tables instead of Rich's 80.
 PIPE_WIDTH = 120
-console = Console(width=None if sys.stdout.isatty() else PIPE_WIDTH)
+console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else PIPE_WIDTH)
 err_console = Console(stderr=True)
 
 DbOption = typer.Option(None, "--db", help="Store file (default: $ACTIVITYSCHEMA_DB or ./activityschema.duckdb).")
