@@ -15,12 +15,9 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Sequence
-from datetime import timedelta
 from typing import Any
 
 from ..errors import ValidationError
-from .encode import fast_line, slow_line
-from .importer import utc_now
 from .logger import ActivityLogger
 from .merge import LoadReport
 
@@ -46,34 +43,23 @@ def actor_of(record: Any) -> str | None:
     return actor if isinstance(actor, str) else None
 
 
-def _valid(record: Any, logger: ActivityLogger) -> bool:
-    value, readable = _parsed(record)
-    if not readable:
-        return False
-    now = utc_now()
-    if fast_line(value, now + timedelta(hours=logger.max_future_hours)) is not None:
-        return True
-    line, _ = slow_line(value, now, logger.max_future_hours)
-    return line is not None
-
-
 def queue_records(logger: ActivityLogger, records: Sequence[Any], *, source: str, reject: Reject) -> LoadReport:
     """Append the valid records to the spool (durable on return); merge the invalid ones through
     ``reject`` so they reach the rejects table. Returns per-record results in input order."""
     report = LoadReport(batch_id="", source=source, submitted=len(records))
     results: list[dict[str, Any] | None] = [None] * len(records)
-    valid = [i for i, r in enumerate(records) if _valid(r, logger)]
+    parsed = [_parsed(r) for r in records]
+    valid = [i for i, (_, readable) in enumerate(parsed) if readable]
+    ids: list[str] = []
     while valid:
-        try:
-            ids = logger.log_many([_parsed(records[i])[0] for i in valid])
+        try:  # all or none: the logger validates every record (one encode, one fsync)
+            ids = logger.log_many([parsed[i][0] for i in valid])
             break
-        except ValidationError as exc:  # a record at the future-ts limit turned invalid meanwhile
+        except ValidationError as exc:  # drop the invalid ones (listed by index) and log the rest
             bad = {valid[d["index"]] for d in (exc.details or {}).get("records", [])}
             if not bad:
                 raise
             valid = [i for i in valid if i not in bad]
-    else:
-        ids = []
     for i, aid in zip(valid, ids, strict=True):
         results[i] = {"index": i, "status": "accepted", "activity_id": aid, "reasons": []}
     invalid = [i for i in range(len(records)) if results[i] is None]

@@ -4,6 +4,7 @@ Real loopback HTTP (uvicorn on 127.0.0.1) and a real MCP client session."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import anyio
@@ -97,4 +98,15 @@ def test_mcp_log_event_queues_and_wait_returns_final_status(api):
     assert again.structured_content["durability"] == "stored"
     assert bad.is_error
     assert store.fetchone("SELECT count(*) FROM rejected_activities WHERE activity_id = ?", [uid(43)])[0] == 1
+    wait_for(store, "SELECT count(*) FROM activities", 1)
+
+
+def test_http_ndjson_bad_lines_are_rejected_and_the_rest_queued(api):
+    _, client, store, _ = api
+    body = "\n".join([json.dumps(event("visited_page", TS, n=21)), "not json", "[1, 2]",
+                      json.dumps(event("visited_page", "2999-01-01T00:00:00Z", n=22))])
+    data = client.post("/v1/activities", content=body, headers={"Content-Type": "application/x-ndjson"}).json()["data"]
+    assert [r["status"] for r in data["results"]] == ["accepted", "rejected", "rejected", "rejected"]
+    assert data["results"][3]["reasons"][0]["code"] == "ts_in_future"
+    assert data["accepted"] + data["duplicate"] + data["rejected"] == data["submitted"] == 4
     wait_for(store, "SELECT count(*) FROM activities", 1)
