@@ -127,7 +127,8 @@ CREATE OR REPLACE TEMP TABLE _parts AS
 SELECT n.actor, n.activity, n.lo, n.n_new, n.new_last_ts, n.new_last_id,
        p.max_occurrence AS old_max, p.last_ts, p.last_activity_id,
        p.actor IS NOT NULL AS existing,
-       p.actor IS NOT NULL AND p.last_ts >= n.lo AS has_tail
+       p.actor IS NOT NULL AND p.last_ts >= n.lo AS has_tail,
+       CAST(0 AS BIGINT) AS n_tail
 FROM (SELECT _actor AS actor, activity, min(ts) AS lo, count(*) AS n_new, max(ts) AS new_last_ts,
              arg_max(activity_id, (ts, activity_id)) AS new_last_id
       FROM _new WHERE _actor IS NOT NULL GROUP BY ALL) n
@@ -145,35 +146,53 @@ JOIN _parts x ON x.has_tail AND a.actor = x.actor AND a.activity = x.activity AN
 
 EMPTY_TAIL_SQL = "CREATE OR REPLACE TEMP TABLE _tail (activity_id VARCHAR, ts TIMESTAMP, actor VARCHAR, activity VARCHAR)"
 
-# Tail and new rows of the kept partitions, numbered after the head (old count - tail count).
+# Tail and new rows of the kept partitions, numbered after the head (old count - tail count); the
+# rows of other partitions (full renumbers, no actor) get NULL here.
 NUMBERED_SQL = """
-SELECT u.activity_id, u._is_new,
-       coalesce(p.old_max, 0) - coalesce(t.n_tail, 0) + row_number() OVER w AS occ,
-       lead(u.ts) OVER w AS rep
-FROM (SELECT activity_id, ts, _actor AS actor, activity, true AS _is_new FROM _new WHERE _actor IS NOT NULL
-      UNION ALL
-      SELECT activity_id, ts, actor, activity, false FROM _tail) u
-JOIN _parts p ON p.actor = u.actor AND p.activity = u.activity
-LEFT JOIN (SELECT actor, activity, count(*) AS n_tail FROM _tail GROUP BY ALL) t
-       ON t.actor = u.actor AND t.activity = u.activity
-WINDOW w AS (PARTITION BY u.actor, u.activity ORDER BY u.ts, u.activity_id)
+SELECT u.*,
+       CASE WHEN p.actor IS NOT NULL THEN coalesce(p.old_max, 0) - p.n_tail + row_number() OVER w END AS _occ,
+       CASE WHEN p.actor IS NOT NULL THEN lead(u.ts) OVER w END AS _rep
+FROM (SELECT *, true AS _is_new FROM _new
+      UNION ALL BY NAME
+      SELECT activity_id, ts, activity, actor AS _actor, false AS _is_new FROM _tail) u
+LEFT JOIN _parts p ON p.actor = u._actor AND p.activity = u.activity
+WINDOW w AS (PARTITION BY u._actor, u.activity ORDER BY u.ts, u.activity_id)
 """
 
 INSERT_SQL = f"""
 INSERT INTO activities
+SELECT activity_id, ts, activity, customer, anonymous_customer_id, feature_json, revenue_impact, link,
+       _occ, _rep, _content_hash, CAST(? AS TIMESTAMP)
+FROM ({NUMBERED_SQL}) k
+WHERE _is_new
+ORDER BY CAST(ts AS DATE), activity
+"""
+
+# Into a store with no rows every partition is new: no summary, no tail to join.
+INSERT_FIRST_SQL = """
+INSERT INTO activities
 SELECT n.activity_id, n.ts, n.activity, n.customer, n.anonymous_customer_id, n.feature_json,
-       n.revenue_impact, n.link, k.occ, k.rep, n._content_hash, CAST(? AS TIMESTAMP)
+       n.revenue_impact, n.link,
+       CASE WHEN n._actor IS NULL THEN NULL ELSE row_number() OVER w END,
+       CASE WHEN n._actor IS NULL THEN NULL ELSE lead(n.ts) OVER w END,
+       n._content_hash, CAST(? AS TIMESTAMP)
 FROM _new n
-LEFT JOIN ({NUMBERED_SQL}) k ON k._is_new AND k.activity_id = n.activity_id
+WINDOW w AS (PARTITION BY n._actor, n.activity ORDER BY n.ts, n.activity_id)
 ORDER BY CAST(n.ts AS DATE), n.activity
 """
 
+TAIL_COUNT_SQL = """
+UPDATE _parts SET n_tail = t.n
+FROM (SELECT actor, activity, count(*) AS n FROM _tail GROUP BY ALL) t
+WHERE _parts.actor = t.actor AND _parts.activity = t.activity
+"""
+
 TAIL_UPDATE_SQL = f"""
-UPDATE activities SET activity_occurrence = k.occ, activity_repeated_at = k.rep
+UPDATE activities SET activity_occurrence = k._occ, activity_repeated_at = k._rep
 FROM ({NUMBERED_SQL}) k
 WHERE NOT k._is_new AND activities.activity_id = k.activity_id AND activities.ts >= $lo
-  AND (activities.activity_occurrence IS DISTINCT FROM k.occ
-       OR activities.activity_repeated_at IS DISTINCT FROM k.rep)
+  AND (activities.activity_occurrence IS DISTINCT FROM k._occ
+       OR activities.activity_repeated_at IS DISTINCT FROM k._rep)
 """
 
 # The head last row of a partition without a tail is the summary's last row.
@@ -188,10 +207,7 @@ WHERE p.existing AND NOT p.has_tail
 # With a tail, the head last row holds occurrence (old count - tail count) and has ts < lo.
 HEAD_BEFORE_TAIL_SQL = """
 UPDATE activities SET activity_repeated_at = h.lo
-FROM (SELECT p.actor, p.activity, p.lo, p.old_max - t.n_tail AS k
-      FROM _parts p JOIN (SELECT actor, activity, count(*) AS n_tail FROM _tail GROUP BY ALL) t
-           ON t.actor = p.actor AND t.activity = p.activity
-      WHERE p.old_max > t.n_tail) h
+FROM (SELECT actor, activity, lo, old_max - n_tail AS k FROM _parts WHERE n_tail > 0 AND old_max > n_tail) h
 WHERE activities.activity = h.activity AND activities.activity_occurrence = h.k
   AND coalesce(activities.customer, activities.anonymous_customer_id) = h.actor
   AND activities.ts < h.lo AND activities.ts < $hi
@@ -361,7 +377,7 @@ def merge_checked(
     run(STITCH_STORED_SQL if links and stored_rows else NO_STITCH_SQL)
     run(NEW_ROWS_SQL)
     run(TOUCHED_SQL)
-    _insert_numbered(con, now)
+    _insert_numbered(con, now, first_load=not stored_rows)
     if _scalar(con, "SELECT count(*) FROM _full"):
         run(RENUMBER_SQL.replace("SEMI JOIN _existing e", "SEMI JOIN _full e"))
         con.execute(SUMMARY_UPDATE_SQL)
@@ -394,7 +410,7 @@ def _ensure_summary(con: duckdb.DuckDBPyConnection) -> int:
     return int(rows)
 
 
-def _insert_numbered(con: duckdb.DuckDBPyConnection, now: datetime) -> None:
+def _insert_numbered(con: duckdb.DuckDBPyConnection, now: datetime, *, first_load: bool) -> None:
     """Insert the new rows with their helper columns; fix the tails and head last rows they change."""
     con.execute(PARTS_SQL)
     first, last, tail_lo, tail_hi = con.execute(
@@ -402,9 +418,10 @@ def _insert_numbered(con: duckdb.DuckDBPyConnection, now: datetime) -> None:
         "min(lo) FILTER (has_tail), max(lo) FILTER (has_tail) FROM _parts").fetchone()
     if tail_lo is not None:
         con.execute(TAIL_SQL, {"lo": tail_lo})
+        con.execute(TAIL_COUNT_SQL)
     else:
         con.execute(EMPTY_TAIL_SQL)
-    con.execute(INSERT_SQL, [now])
+    con.execute(INSERT_FIRST_SQL if first_load else INSERT_SQL, [now])
     if tail_lo is not None:
         con.execute(TAIL_UPDATE_SQL, {"lo": tail_lo})
         con.execute(HEAD_BEFORE_TAIL_SQL, {"hi": tail_hi})
