@@ -20,11 +20,10 @@ from starlette.routing import Route
 
 from ..errors import PayloadTooLarge, ValidationError
 from . import operations as ops
-from .http_common import in_thread, parse_json, principal_of, read_body, runtime_of, success
+from .http_common import bool_param, in_thread, parse_json, principal_of, read_body, runtime_of, success
 
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
 SOURCE = "http"
-SYNC_VALUES = {"true": True, "1": True, "false": False, "0": False}
 
 
 def _records(body: bytes, content_type: str) -> list[Any]:
@@ -49,11 +48,8 @@ async def post_activities(request: Request) -> Response:
     if len(records) > rt.max_batch:
         raise PayloadTooLarge(f"The batch has {len(records):,} records; at most {rt.max_batch:,} are accepted "
                               "per request.", code="batch_too_large")
-    sync = request.query_params.get("sync", "false").lower()
-    if sync not in SYNC_VALUES:
-        raise ValidationError(f"Query parameter sync is '{sync}'; use true or false.", code="invalid_parameter")
-    return success(await in_thread(ops.log_events, rt, principal, records, source=SOURCE,
-                                   wait=SYNC_VALUES[sync]))
+    sync = bool_param(request, "sync")
+    return success(await in_thread(ops.log_events, rt, principal, records, source=SOURCE, wait=sync))
 
 
 ROUTES = [Route("/v1/activities", post_activities, methods=["POST"])]

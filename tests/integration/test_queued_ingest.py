@@ -74,7 +74,7 @@ def test_http_queued_conflict_and_missing_id_are_resolved_by_the_loader(api):
     wait_for(store, "SELECT count(*) FROM rejected_activities WHERE list_contains(reason_codes, 'conflict')", 1)
     wait_for(store, f"SELECT count(*) FROM activities WHERE activity_id = '{generated}'", 1)
     bad = client.post("/v1/activities?sync=maybe", json=[fresh])
-    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_parameter"
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_query_param"
 
 
 def test_mcp_log_event_queues_and_wait_returns_final_status(api):
