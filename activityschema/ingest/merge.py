@@ -127,8 +127,7 @@ CREATE OR REPLACE TEMP TABLE _parts AS
 SELECT n.actor, n.activity, n.lo, n.n_new, n.new_last_ts, n.new_last_id,
        p.max_occurrence AS old_max, p.last_ts, p.last_activity_id,
        p.actor IS NOT NULL AS existing,
-       p.actor IS NOT NULL AND p.last_ts >= n.lo AS has_tail,
-       CAST(0 AS BIGINT) AS n_tail
+       p.actor IS NOT NULL AND p.last_ts >= n.lo AS has_tail
 FROM (SELECT _actor AS actor, activity, min(ts) AS lo, count(*) AS n_new, max(ts) AS new_last_ts,
              arg_max(activity_id, (ts, activity_id)) AS new_last_id
       FROM _new WHERE _actor IS NOT NULL GROUP BY ALL) n
@@ -144,17 +143,14 @@ FROM (SELECT activity_id, ts, activity, coalesce(customer, anonymous_customer_id
 JOIN _parts x ON x.has_tail AND a.actor = x.actor AND a.activity = x.activity AND a.ts >= x.lo
 """
 
-EMPTY_TAIL_SQL = "CREATE OR REPLACE TEMP TABLE _tail (activity_id VARCHAR, ts TIMESTAMP, actor VARCHAR, activity VARCHAR)"
 
-# Tail and new rows of the kept partitions, numbered after the head (old count - tail count); the
-# rows of other partitions (full renumbers, no actor) get NULL here.
+# Without late events: new rows of the kept partitions continue after the stored count; the rows of
+# other partitions (full renumbers, no actor) get NULL here.
 NUMBERED_SQL = """
 SELECT u.*,
-       CASE WHEN p.actor IS NOT NULL THEN coalesce(p.old_max, 0) - p.n_tail + row_number() OVER w END AS _occ,
+       CASE WHEN p.actor IS NOT NULL THEN coalesce(p.old_max, 0) + row_number() OVER w END AS _occ,
        CASE WHEN p.actor IS NOT NULL THEN lead(u.ts) OVER w END AS _rep
-FROM (SELECT *, true AS _is_new FROM _new
-      UNION ALL BY NAME
-      SELECT activity_id, ts, activity, actor AS _actor, false AS _is_new FROM _tail) u
+FROM (SELECT *, true AS _is_new FROM _new) u
 LEFT JOIN _parts p ON p.actor = u._actor AND p.activity = u.activity
 WINDOW w AS (PARTITION BY u._actor, u.activity ORDER BY u.ts, u.activity_id)
 """
@@ -181,15 +177,32 @@ WINDOW w AS (PARTITION BY n._actor, n.activity ORDER BY n.ts, n.activity_id)
 ORDER BY CAST(n.ts AS DATE), n.activity
 """
 
-TAIL_COUNT_SQL = """
-UPDATE _parts SET n_tail = t.n
-FROM (SELECT actor, activity, count(*) AS n FROM _tail GROUP BY ALL) t
-WHERE _parts.actor = t.actor AND _parts.activity = t.activity
+# With late events: number the kept partitions' new and tail rows once, for the insert and the update.
+NUM_SQL = """
+CREATE OR REPLACE TEMP TABLE _num AS
+SELECT u.activity_id, u._is_new,
+       coalesce(p.old_max, 0) - count(*) FILTER (NOT u._is_new) OVER (PARTITION BY u._actor, u.activity)
+           + row_number() OVER w AS _occ,
+       lead(u.ts) OVER w AS _rep
+FROM (SELECT activity_id, ts, activity, _actor, true AS _is_new FROM _new WHERE _actor IS NOT NULL
+      UNION ALL
+      SELECT activity_id, ts, activity, actor, false FROM _tail) u
+JOIN _parts p ON p.actor = u._actor AND p.activity = u.activity
+WINDOW w AS (PARTITION BY u._actor, u.activity ORDER BY u.ts, u.activity_id)
 """
 
-TAIL_UPDATE_SQL = f"""
+INSERT_NUM_SQL = """
+INSERT INTO activities
+SELECT n.activity_id, n.ts, n.activity, n.customer, n.anonymous_customer_id, n.feature_json,
+       n.revenue_impact, n.link, k._occ, k._rep, n._content_hash, CAST(? AS TIMESTAMP)
+FROM _new n
+LEFT JOIN (SELECT activity_id, _occ, _rep FROM _num WHERE _is_new) k ON k.activity_id = n.activity_id
+ORDER BY CAST(n.ts AS DATE), n.activity
+"""
+
+TAIL_UPDATE_SQL = """
 UPDATE activities SET activity_occurrence = k._occ, activity_repeated_at = k._rep
-FROM ({NUMBERED_SQL}) k
+FROM _num k
 WHERE NOT k._is_new AND activities.activity_id = k.activity_id AND activities.ts >= $lo
   AND (activities.activity_occurrence IS DISTINCT FROM k._occ
        OR activities.activity_repeated_at IS DISTINCT FROM k._rep)
@@ -207,7 +220,10 @@ WHERE p.existing AND NOT p.has_tail
 # With a tail, the head last row holds occurrence (old count - tail count) and has ts < lo.
 HEAD_BEFORE_TAIL_SQL = """
 UPDATE activities SET activity_repeated_at = h.lo
-FROM (SELECT actor, activity, lo, old_max - n_tail AS k FROM _parts WHERE n_tail > 0 AND old_max > n_tail) h
+FROM (SELECT p.actor, p.activity, p.lo, p.old_max - t.n_tail AS k
+      FROM _parts p JOIN (SELECT actor, activity, count(*) AS n_tail FROM _tail GROUP BY ALL) t
+           ON t.actor = p.actor AND t.activity = p.activity
+      WHERE p.old_max > t.n_tail) h
 WHERE activities.activity = h.activity AND activities.activity_occurrence = h.k
   AND coalesce(activities.customer, activities.anonymous_customer_id) = h.actor
   AND activities.ts < h.lo AND activities.ts < $hi
@@ -418,10 +434,10 @@ def _insert_numbered(con: duckdb.DuckDBPyConnection, now: datetime, *, first_loa
         "min(lo) FILTER (has_tail), max(lo) FILTER (has_tail) FROM _parts").fetchone()
     if tail_lo is not None:
         con.execute(TAIL_SQL, {"lo": tail_lo})
-        con.execute(TAIL_COUNT_SQL)
+        con.execute(NUM_SQL)
+        con.execute(INSERT_NUM_SQL, [now])
     else:
-        con.execute(EMPTY_TAIL_SQL)
-    con.execute(INSERT_FIRST_SQL if first_load else INSERT_SQL, [now])
+        con.execute(INSERT_FIRST_SQL if first_load else INSERT_SQL, [now])
     if tail_lo is not None:
         con.execute(TAIL_UPDATE_SQL, {"lo": tail_lo})
         con.execute(HEAD_BEFORE_TAIL_SQL, {"hi": tail_hi})
