@@ -6,8 +6,10 @@ Given the validator's output table, one call, inside the caller's write transact
    first-seen record) or ``conflict`` (same id, other content: the first write wins);
 2. stitches identities: a new record with both ids links that anonymous id to the customer, and every
    anonymous-only record of that id, stored or new, takes the customer;
-3. inserts the new records, computing the helper columns directly for (actor, activity) partitions the
-   store has not seen, and renumbering only the touched partitions that already had rows;
+3. inserts the new records with their helper columns. ``activity_partitions`` (count and last row
+   of every (actor, activity) partition) lets appends in time order continue a partition's numbering
+   with one point update of its previous last row; a late event renumbers only its partition's tail
+   (rows at or after it); partitions that stitching changed are renumbered whole;
 4. keeps invalid and conflicting records whole in ``rejected_activities`` (once per payload);
 5. records the batch and the actors it touched (for context refresh).
 
