@@ -28,7 +28,8 @@ LOG_EVENT_CALLS_MAX = 300
 async def measure(db: str, customers: int, calls: int) -> None:
     params = StdioServerParameters(command=sys.executable,
                                    args=["-m", "activityschema.interfaces.cli_entry", "mcp", "--db", db,
-                                         "--log-level", "WARNING"])
+                                         "--log-level", "WARNING"],
+                                   env=dict(os.environ))  # PYTHONPATH too: lets a run measure another checkout
     rng = random.Random(3)
     picks = [customer(rng.randrange(customers)) for _ in range(calls)]
     async with Client(params, read_timeout_seconds=120) as client:

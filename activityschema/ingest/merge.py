@@ -6,8 +6,10 @@ Given the validator's output table, one call, inside the caller's write transact
    first-seen record) or ``conflict`` (same id, other content: the first write wins);
 2. stitches identities: a new record with both ids links that anonymous id to the customer, and every
    anonymous-only record of that id, stored or new, takes the customer;
-3. inserts the new records, computing the helper columns directly for (actor, activity) partitions the
-   store has not seen, and renumbering only the touched partitions that already had rows;
+3. inserts the new records with their helper columns. ``activity_partitions`` (count and last row
+   of every (actor, activity) partition) lets appends in time order continue a partition's numbering
+   with one point update of its previous last row; a late event renumbers only its partition's tail
+   (rows at or after it); partitions that stitching changed are renumbered whole;
 4. keeps invalid and conflicting records whole in ``rejected_activities`` (once per payload);
 5. records the batch and the actors it touched (for context refresh).
 
@@ -79,9 +81,21 @@ CREATE OR REPLACE TEMP TABLE _stitched AS
 SELECT DISTINCT m.customer AS actor, a.activity
 FROM activities a JOIN _new_links m ON a.anonymous_customer_id = m.anonymous_customer_id
 WHERE a.customer IS NULL;
+-- The partitions those rows leave (actor = the anonymous id) lose rows: renumbered too.
+CREATE OR REPLACE TEMP TABLE _full AS
+SELECT actor, activity FROM _stitched
+UNION
+SELECT DISTINCT a.anonymous_customer_id, a.activity
+FROM activities a JOIN _new_links m ON a.anonymous_customer_id = m.anonymous_customer_id
+WHERE a.customer IS NULL;
 UPDATE activities SET customer = m.customer
 FROM _new_links m
 WHERE activities.customer IS NULL AND activities.anonymous_customer_id = m.anonymous_customer_id;
+"""
+
+NO_STITCH_SQL = """
+CREATE OR REPLACE TEMP TABLE _stitched (actor VARCHAR, activity VARCHAR);
+CREATE OR REPLACE TEMP TABLE _full (actor VARCHAR, activity VARCHAR);
 """
 
 NEW_ROWS_SQL = """
@@ -99,25 +113,150 @@ TOUCHED_SQL = """
 CREATE OR REPLACE TEMP TABLE _touched AS
 SELECT DISTINCT _actor AS actor, activity FROM _new WHERE _actor IS NOT NULL
 UNION
-SELECT actor, activity FROM _stitched;
-CREATE OR REPLACE TEMP TABLE _existing AS
-SELECT DISTINCT a.actor, a.activity
-FROM (SELECT coalesce(customer, anonymous_customer_id) AS actor, activity FROM activities) a
-SEMI JOIN _touched t ON a.actor = t.actor AND a.activity = t.activity;
+SELECT actor, activity FROM _stitched
 """
 
-INSERT_SQL = """
+# -- helper columns (SEMANTICS §3) -----------------------------------------------------------------
+# Every partition the batch adds to is one of: new (not in activity_partitions), full (stitching
+# moved rows into or out of it: renumbered from activities), or existing. For an existing partition
+# with lo = the batch's earliest ts there, only its "tail" (stored rows with ts >= lo) and its "head
+# last" row (the last stored row before lo) change: tail and new rows are numbered together after the
+# head's count, and the head last row's repeated_at becomes lo. Appends in time order have no tail, so
+# nothing is scanned: the head last row is the summary's last row (a point update).
+
+PARTS_SQL = """
+CREATE OR REPLACE TEMP TABLE _parts AS
+SELECT n.actor, n.activity, n.lo, n.n_new, n.new_last_ts, n.new_last_id,
+       p.max_occurrence AS old_max, p.last_ts, p.last_activity_id,
+       p.actor IS NOT NULL AS existing,
+       p.actor IS NOT NULL AND p.last_ts >= n.lo AS has_tail
+FROM (SELECT _actor AS actor, activity, min(ts) AS lo, count(*) AS n_new, max(ts) AS new_last_ts,
+             arg_max(activity_id, (ts, activity_id)) AS new_last_id
+      FROM _new WHERE _actor IS NOT NULL GROUP BY ALL) n
+LEFT JOIN activity_partitions p ON p.actor = n.actor AND p.activity = n.activity
+ANTI JOIN _full f ON f.actor = n.actor AND f.activity = n.activity
+"""
+
+TAIL_SQL = """
+CREATE OR REPLACE TEMP TABLE _tail AS
+SELECT a.activity_id, a.ts, x.actor, a.activity
+FROM (SELECT activity_id, ts, activity, coalesce(customer, anonymous_customer_id) AS actor
+      FROM activities WHERE ts >= $lo AND activity IN (SELECT activity FROM _parts WHERE has_tail)) a
+JOIN _parts x ON x.has_tail AND a.actor = x.actor AND a.activity = x.activity AND a.ts >= x.lo
+"""
+
+
+# Without late events: new rows of the kept partitions continue after the stored count; the rows of
+# other partitions (full renumbers, no actor) get NULL here.
+NUMBERED_SQL = """
+SELECT u.*,
+       CASE WHEN p.actor IS NOT NULL THEN coalesce(p.old_max, 0) + row_number() OVER w END AS _occ,
+       CASE WHEN p.actor IS NOT NULL THEN lead(u.ts) OVER w END AS _rep
+FROM (SELECT *, true AS _is_new FROM _new) u
+LEFT JOIN _parts p ON p.actor = u._actor AND p.activity = u.activity
+WINDOW w AS (PARTITION BY u._actor, u.activity ORDER BY u.ts, u.activity_id)
+"""
+
+INSERT_SQL = f"""
+INSERT INTO activities
+SELECT activity_id, ts, activity, customer, anonymous_customer_id, feature_json, revenue_impact, link,
+       _occ, _rep, _content_hash, CAST(? AS TIMESTAMP)
+FROM ({NUMBERED_SQL}) k
+WHERE _is_new
+ORDER BY CAST(ts AS DATE), activity
+"""
+
+# Into a store with no rows every partition is new: no summary, no tail to join.
+INSERT_FIRST_SQL = """
 INSERT INTO activities
 SELECT n.activity_id, n.ts, n.activity, n.customer, n.anonymous_customer_id, n.feature_json,
        n.revenue_impact, n.link,
-       CASE WHEN n._actor IS NULL OR e.actor IS NOT NULL THEN NULL ELSE row_number() OVER w END,
-       CASE WHEN n._actor IS NULL OR e.actor IS NOT NULL THEN NULL ELSE lead(n.ts) OVER w END,
+       CASE WHEN n._actor IS NULL THEN NULL ELSE row_number() OVER w END,
+       CASE WHEN n._actor IS NULL THEN NULL ELSE lead(n.ts) OVER w END,
        n._content_hash, CAST(? AS TIMESTAMP)
 FROM _new n
-LEFT JOIN _existing e ON e.actor = n._actor AND e.activity = n.activity
 WINDOW w AS (PARTITION BY n._actor, n.activity ORDER BY n.ts, n.activity_id)
 ORDER BY CAST(n.ts AS DATE), n.activity
 """
+
+# With late events: number the kept partitions' new and tail rows once, for the insert and the update.
+NUM_SQL = """
+CREATE OR REPLACE TEMP TABLE _num AS
+SELECT u.activity_id, u._is_new,
+       coalesce(p.old_max, 0) - count(*) FILTER (NOT u._is_new) OVER (PARTITION BY u._actor, u.activity)
+           + row_number() OVER w AS _occ,
+       lead(u.ts) OVER w AS _rep
+FROM (SELECT activity_id, ts, activity, _actor, true AS _is_new FROM _new WHERE _actor IS NOT NULL
+      UNION ALL
+      SELECT activity_id, ts, activity, actor, false FROM _tail) u
+JOIN _parts p ON p.actor = u._actor AND p.activity = u.activity
+WINDOW w AS (PARTITION BY u._actor, u.activity ORDER BY u.ts, u.activity_id)
+"""
+
+INSERT_NUM_SQL = """
+INSERT INTO activities
+SELECT n.activity_id, n.ts, n.activity, n.customer, n.anonymous_customer_id, n.feature_json,
+       n.revenue_impact, n.link, k._occ, k._rep, n._content_hash, CAST(? AS TIMESTAMP)
+FROM _new n
+LEFT JOIN (SELECT activity_id, _occ, _rep FROM _num WHERE _is_new) k ON k.activity_id = n.activity_id
+ORDER BY CAST(n.ts AS DATE), n.activity
+"""
+
+TAIL_UPDATE_SQL = """
+UPDATE activities SET activity_occurrence = k._occ, activity_repeated_at = k._rep
+FROM _num k
+WHERE NOT k._is_new AND activities.activity_id = k.activity_id AND activities.ts >= $lo
+  AND (activities.activity_occurrence IS DISTINCT FROM k._occ
+       OR activities.activity_repeated_at IS DISTINCT FROM k._rep)
+"""
+
+# The head last row of a partition without a tail is the summary's last row.
+HEAD_LAST_SQL = """
+UPDATE activities SET activity_repeated_at = p.lo
+FROM _parts p
+WHERE p.existing AND NOT p.has_tail
+  AND activities.activity_id = p.last_activity_id AND activities.ts = p.last_ts
+  AND activities.ts BETWEEN $first AND $last
+"""
+
+# With a tail, the head last row holds occurrence (old count - tail count) and has ts < lo.
+HEAD_BEFORE_TAIL_SQL = """
+UPDATE activities SET activity_repeated_at = h.lo
+FROM (SELECT p.actor, p.activity, p.lo, p.old_max - t.n_tail AS k
+      FROM _parts p JOIN (SELECT actor, activity, count(*) AS n_tail FROM _tail GROUP BY ALL) t
+           ON t.actor = p.actor AND t.activity = p.activity
+      WHERE p.old_max > t.n_tail) h
+WHERE activities.activity = h.activity AND activities.activity_occurrence = h.k
+  AND coalesce(activities.customer, activities.anonymous_customer_id) = h.actor
+  AND activities.ts < h.lo AND activities.ts < $hi
+"""
+
+SUMMARY_UPDATE_SQL = """
+DELETE FROM activity_partitions p USING (SELECT actor, activity FROM _parts WHERE existing
+                                         UNION ALL SELECT actor, activity FROM _full) x
+WHERE p.actor = x.actor AND p.activity = x.activity;
+INSERT INTO activity_partitions
+SELECT actor, activity, coalesce(old_max, 0) + n_new,
+       CASE WHEN last_ts IS NULL OR (new_last_ts, new_last_id) > (last_ts, last_activity_id)
+            THEN new_last_ts ELSE last_ts END,
+       CASE WHEN last_ts IS NULL OR (new_last_ts, new_last_id) > (last_ts, last_activity_id)
+            THEN new_last_id ELSE last_activity_id END
+FROM _parts;
+"""
+
+SUMMARY_FROM_ACTIVITIES_SQL = """
+INSERT INTO activity_partitions
+SELECT x.actor, x.activity, count(*), max(x.ts), arg_max(x.activity_id, (x.ts, x.activity_id))
+FROM (SELECT activity_id, ts, activity, coalesce(customer, anonymous_customer_id) AS actor
+      FROM activities) x
+@FILTER@
+GROUP BY ALL
+"""
+
+SUMMARY_KEY = "activity_partitions_rows"
+SUMMARY_CHECK_SQL = "SELECT (SELECT count(*) FROM activities), (SELECT value FROM schema_meta WHERE key = ?)"
+SUMMARY_STAMP_SQL = "INSERT OR REPLACE INTO schema_meta VALUES (?, ?)"
+SUMMARY_RESTAMP_SQL = "UPDATE schema_meta SET value = ? WHERE key = ?"
 
 RENUMBER_SQL = """
 UPDATE activities SET activity_occurrence = r.occ, activity_repeated_at = r.rep
@@ -170,6 +309,11 @@ FROM (SELECT _seq, activity_id, reasons FROM @CHECKED@ WHERE len(reasons) > 0
       SELECT _seq, activity_id, [{CONFLICT_REASON}] FROM _cls WHERE _status = 'conflict') r
 JOIN @RAW@ raw ON raw._seq = r._seq
 """
+
+EMPTY_REFUSED_SQL = (
+    "CREATE OR REPLACE TEMP TABLE _refused (_seq BIGINT, payload VARCHAR, activity_id VARCHAR, "
+    "reasons STRUCT(code VARCHAR, field VARCHAR, message VARCHAR)[])"
+)
 
 
 @dataclass
@@ -231,23 +375,41 @@ def merge_checked(
 ) -> LoadReport:
     """Merge the validator's table ``checked`` into the store; ``raw`` holds the original payloads.
 
-    Both names are chosen by the engine, never by users.
+    Both names are chosen by the engine, never by users. Statements with nothing to do are skipped
+    (no links, no late events, nothing refused), so a small batch costs a few cheap statements.
     """
     report = LoadReport(batch_id=str(uuid.uuid4()), source=source)
     run = lambda sql: con.execute(  # noqa: E731
         sql.replace("@CONTENT_HASH@", CONTENT_HASH_SQL).replace("@CHECKED@", checked).replace("@RAW@", raw))
+    stored_rows = _ensure_summary(con)
     run(CLASSIFY_SQL)
     run(NEW_LINKS_SQL)
-    con.execute("INSERT INTO identity_map SELECT anonymous_customer_id, customer, ?, first_seen_ts, activity_id FROM _new_links", [now])
-    run(STITCH_STORED_SQL)
+    new, duplicate, conflict, invalid, links = con.execute(
+        f"SELECT count(*) FILTER (_status = 'new'), count(*) FILTER (_status = 'duplicate'), "
+        f"count(*) FILTER (_status = 'conflict'), (SELECT count(*) FROM {checked} WHERE len(reasons) > 0), "
+        f"(SELECT count(*) FROM _new_links) FROM _cls").fetchone()
+    by_status = {"new": new, "duplicate": duplicate, "conflict": conflict}
+    if links:
+        con.execute("INSERT INTO identity_map SELECT anonymous_customer_id, customer, ?, first_seen_ts, activity_id "
+                    "FROM _new_links", [now])
+    run(STITCH_STORED_SQL if links and stored_rows else NO_STITCH_SQL)
     run(NEW_ROWS_SQL)
     run(TOUCHED_SQL)
-    con.execute(INSERT_SQL, [now])
-    if _scalar(con, "SELECT count(*) FROM _existing"):
-        run(RENUMBER_SQL)
-    run(REFUSED_SQL)
-    con.execute(REJECTS_SQL, [source, now])
-    _count(con, checked, report)
+    _insert_numbered(con, now, first_load=not stored_rows)
+    if _scalar(con, "SELECT count(*) FROM _full"):
+        run(RENUMBER_SQL.replace("SEMI JOIN _existing e", "SEMI JOIN _full e"))
+        con.execute(SUMMARY_UPDATE_SQL)
+        con.execute(SUMMARY_FROM_ACTIVITIES_SQL.replace(
+            "@FILTER@", "SEMI JOIN _full f ON f.actor = x.actor AND f.activity = x.activity"))
+    else:
+        con.execute(SUMMARY_UPDATE_SQL)
+    con.execute(SUMMARY_RESTAMP_SQL, [str(stored_rows + new), SUMMARY_KEY])
+    if invalid or by_status.get("conflict", 0):
+        run(REFUSED_SQL)
+        con.execute(REJECTS_SQL, [source, now])
+    else:
+        con.execute(EMPTY_REFUSED_SQL)
+    _count(con, checked, report, by_status, invalid)
     report.touched_actors = [r[0] for r in con.execute("SELECT DISTINCT actor FROM _touched").fetchall()]
     if per_record:
         report.results = _per_record(con, checked)
@@ -255,12 +417,44 @@ def merge_checked(
     return report
 
 
-def _count(con: duckdb.DuckDBPyConnection, checked: str, report: LoadReport) -> None:
-    report.submitted = _scalar(con, f"SELECT count(*) FROM {checked}")
-    by_status = dict(con.execute("SELECT _status, count(*) FROM _cls GROUP BY 1").fetchall())
+def _ensure_summary(con: duckdb.DuckDBPyConnection) -> int:
+    """The stored row count; rebuilds ``activity_partitions`` when it was built for another count
+    (a writer other than the merge added or removed events: migration, retention, erasure)."""
+    rows, stamp = con.execute(SUMMARY_CHECK_SQL, [SUMMARY_KEY]).fetchone()
+    if stamp != str(rows):
+        con.execute("DELETE FROM activity_partitions")
+        con.execute(SUMMARY_FROM_ACTIVITIES_SQL.replace("@FILTER@", "WHERE x.actor IS NOT NULL"))
+        con.execute(SUMMARY_STAMP_SQL, [SUMMARY_KEY, str(rows)])
+    return int(rows)
+
+
+def _insert_numbered(con: duckdb.DuckDBPyConnection, now: datetime, *, first_load: bool) -> None:
+    """Insert the new rows with their helper columns; fix the tails and head last rows they change."""
+    con.execute(PARTS_SQL)
+    first, last, tail_lo, tail_hi = con.execute(
+        "SELECT min(last_ts) FILTER (existing AND NOT has_tail), max(last_ts) FILTER (existing AND NOT has_tail), "
+        "min(lo) FILTER (has_tail), max(lo) FILTER (has_tail) FROM _parts").fetchone()
+    if tail_lo is not None:
+        con.execute(TAIL_SQL, {"lo": tail_lo})
+        con.execute(NUM_SQL)
+        con.execute(INSERT_NUM_SQL, [now])
+    else:
+        con.execute(INSERT_FIRST_SQL if first_load else INSERT_SQL, [now])
+    if tail_lo is not None:
+        con.execute(TAIL_UPDATE_SQL, {"lo": tail_lo})
+        con.execute(HEAD_BEFORE_TAIL_SQL, {"hi": tail_hi})
+    if first is not None:
+        con.execute(HEAD_LAST_SQL, {"first": first, "last": last})
+
+
+def _count(con: duckdb.DuckDBPyConnection, checked: str, report: LoadReport,
+           by_status: dict[str, int], invalid: int) -> None:
     report.accepted = by_status.get("new", 0)
     report.duplicate = by_status.get("duplicate", 0)
-    report.rejected = _scalar(con, "SELECT count(*) FROM _refused")
+    report.rejected = invalid + by_status.get("conflict", 0)
+    report.submitted = report.accepted + report.duplicate + report.rejected
+    if not report.rejected:
+        return
     rows = con.execute(
         "SELECT r.code, count(*) FROM (SELECT unnest(reasons) AS r FROM _refused) GROUP BY 1"
     ).fetchall()

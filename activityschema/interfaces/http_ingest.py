@@ -4,6 +4,10 @@ The body is a JSON array of records, an object ``{"activities": [...]}``, or NDJ
 (``Content-Type: application/x-ndjson``; a line that is not JSON becomes a rejected record). Limits:
 the body (``http_max_body_bytes``) and the number of records (``http_max_batch``) answer 413 when
 exceeded. Every record ends accepted, duplicate or rejected (with reasons); the counts reconcile.
+
+While the server runs its loader, ``accepted`` means durably queued on the spool (``durability:
+"spooled"``): duplicates and conflicts are resolved by the loader moments later. ``?sync=true`` merges
+before answering (``durability: "stored"``): statuses are final, ``duplicate`` included.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from starlette.routing import Route
 
 from ..errors import PayloadTooLarge, ValidationError
 from . import operations as ops
-from .http_common import in_thread, parse_json, principal_of, read_body, runtime_of, success
+from .http_common import bool_param, in_thread, parse_json, principal_of, read_body, runtime_of, success
 
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
 SOURCE = "http"
@@ -44,7 +48,8 @@ async def post_activities(request: Request) -> Response:
     if len(records) > rt.max_batch:
         raise PayloadTooLarge(f"The batch has {len(records):,} records; at most {rt.max_batch:,} are accepted "
                               "per request.", code="batch_too_large")
-    return success(await in_thread(ops.log_events, rt, principal, records, source=SOURCE))
+    sync = bool_param(request, "sync")
+    return success(await in_thread(ops.log_events, rt, principal, records, source=SOURCE, wait=sync))
 
 
 ROUTES = [Route("/v1/activities", post_activities, methods=["POST"])]

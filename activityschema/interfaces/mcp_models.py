@@ -8,9 +8,12 @@ from pydantic import BaseModel, Field
 
 
 class EventLogged(BaseModel):
-    status: Literal["accepted", "duplicate"] = Field(description="accepted: stored now; duplicate: already stored.")
+    status: Literal["accepted", "duplicate"] = Field(
+        description="accepted: durable (queued or stored, see durability); duplicate: already stored (only with wait).")
     activity_id: str | None
     batch_id: str | None
+    durability: Literal["spooled", "stored"] = Field(
+        default="stored", description="spooled: fsynced to the spool, the loader merges it shortly; stored: merged.")
 
 
 class CustomerContext(BaseModel):

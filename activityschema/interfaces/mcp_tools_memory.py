@@ -32,13 +32,17 @@ def register(server: ActivitySchemaMCP, rt: Runtime, default: Principal | None) 
         link: Annotated[str | None, Field(max_length=2000, description="Absolute URL of a related resource.")] = None,
         activity_id: Annotated[str | None, Field(description="UUID; generated when omitted. Re-sending the same "
                                                              "event with its id is a harmless duplicate.")] = None,
+        wait: Annotated[bool, Field(description="Wait until the event is merged into the store, so the status is "
+                                                "final ('duplicate' included). Default: return once it is durably "
+                                                "queued.")] = False,
     ) -> Annotated[CallToolResult, EventLogged]:
-        """Log one activity event. Returns once the event is durable. A rejected event is an error
+        """Log one activity event. Returns once the event is durable: queued on the spool (durability
+        'spooled', merged within about a second) or, with wait, stored. A rejected event is an error
         listing every reason (it is also kept in the rejects table)."""
         event = {"activity": activity, "customer": customer, "anonymous_customer_id": anonymous_customer_id,
                  "ts": ts, "feature_json": feature_json, "revenue_impact": revenue_impact, "link": link,
                  "activity_id": activity_id}
-        return await run_tool(rt, default, "log_event", ops.log_event, event)
+        return await run_tool(rt, default, "log_event", ops.log_event, event, wait=wait)
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=True))
     async def get_context(

@@ -57,13 +57,19 @@ def _actor_of(record: Any) -> str | None:
 
 
 @audited("log_events")
-def log_events(rt: Runtime, principal: Principal, records: list[Any], *, source: str) -> dict[str, Any]:
-    """Merge a batch; every record ends accepted, duplicate or rejected (with reasons).
-    A scoped key's records for customers outside its scope are rejected (``out_of_scope``) and not stored."""
+def log_events(rt: Runtime, principal: Principal, records: list[Any], *, source: str,
+               wait: bool = False) -> dict[str, Any]:
+    """Ingest a batch; every record ends accepted, duplicate or rejected (with reasons).
+
+    ``durability`` says what ``accepted`` means: ``spooled`` (queued durably; the loader merges it and
+    resolves duplicates and conflicts later) or ``stored`` (merged; statuses final). ``wait`` asks for
+    ``stored``. A scoped key's records for customers outside its scope are rejected (``out_of_scope``)
+    and not stored."""
     principal.require("ingest")
     allowed = principal.customers
     inside = [i for i, r in enumerate(records) if allowed is None or _actor_of(r) in allowed]
-    report = (rt.log_events([records[i] for i in inside], source=source) if inside
+    queued = rt.queued_ingest and not wait
+    report = (rt.log_events([records[i] for i in inside], source=source, wait=wait) if inside
               else LoadReport("", source, results=[]))
     results: list[dict[str, Any]] = [{}] * len(records)
     for position, result in zip(inside, report.results or [], strict=True):
@@ -82,27 +88,29 @@ def log_events(rt: Runtime, principal: Principal, records: list[Any], *, source:
         for reason in r["reasons"] or ():
             reasons[reason["code"]] = reasons.get(reason["code"], 0) + 1
     counts = {s: sum(1 for r in results if r["status"] == s) for s in ("accepted", "duplicate", "rejected")}
-    return {"batch_id": report.batch_id or None, "submitted": len(records), **counts,
-            "reasons": reasons, "results": jsonable(results)}
+    return {"batch_id": report.batch_id or None, "durability": "spooled" if queued else "stored",
+            "submitted": len(records), **counts, "reasons": reasons, "results": jsonable(results)}
 
 
 @audited("log_event")
-def log_event(rt: Runtime, principal: Principal, event: dict[str, Any]) -> dict[str, Any]:
-    """Log one event; durable when this returns. A rejected event is an error that lists its reasons."""
+def log_event(rt: Runtime, principal: Principal, event: dict[str, Any], *, wait: bool = False) -> dict[str, Any]:
+    """Log one event; durable when this returns (queued on the spool, or with ``wait`` stored).
+    A rejected event is an error that lists its reasons."""
     principal.require("ingest")
     record = {k: v for k, v in event.items() if v is not None}
     record.setdefault("ts", _now().isoformat() + "Z")
     actor = _actor_of(record)
     if principal.customers is not None and actor not in principal.customers:
         raise PermissionDenied(f"Customer '{actor}' is outside this key's row scope.", code="out_of_scope")
-    outcome = log_events.__wrapped__(rt, principal, [record], source="mcp")  # type: ignore[attr-defined]
+    outcome = log_events.__wrapped__(rt, principal, [record], source="mcp", wait=wait)  # type: ignore[attr-defined]
     result = outcome["results"][0]
     if result["status"] == "rejected":
         codes = ", ".join(r["code"] for r in result["reasons"])
         raise ValidationError(f"The event was rejected: {codes}. " + "; ".join(r["message"] for r in result["reasons"]),
                               code="event_rejected", details={"activity_id": result["activity_id"],
                                                               "reasons": result["reasons"]})
-    return {"status": result["status"], "activity_id": result["activity_id"], "batch_id": outcome["batch_id"]}
+    return {"status": result["status"], "activity_id": result["activity_id"], "batch_id": outcome["batch_id"],
+            "durability": outcome["durability"]}
 
 
 # -- memory -------------------------------------------------------------------------------------------
@@ -112,6 +120,8 @@ def get_context(rt: Runtime, principal: Principal, customer: str, *,
     principal.require("query")
     if max_bytes is not None:
         check_max_bytes(max_bytes)
+    if rt.queued_ingest:
+        rt.await_queued(customer)  # read your own queued writes
     return rt.contexts.get(customer, scope=principal.scope, max_bytes=max_bytes).to_dict()
 
 

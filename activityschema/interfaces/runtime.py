@@ -33,6 +33,11 @@ from .metrics import Metrics
 log = logging.getLogger(__name__)
 
 TOUCH_POLL_SECONDS = 1.0
+# Read-your-writes for queued ingestion: a context read for a customer whose events this process
+# queued and the loader has not reported yet waits for them, at most this long.
+QUEUED_READ_WAIT_SECONDS = 2.0
+QUEUED_READ_POLL_SECONDS = 0.01
+QUEUED_PRUNE_AT = 10_000
 TOUCH_POLL_OVERLAP_SECONDS = 60.0
 ATOM_PURGE_SECONDS = 60.0
 # Requests flush their own audit entries; this timer only catches entries queued outside a request.
@@ -75,6 +80,9 @@ class Runtime:
         self.tickets = QueryTickets(store, observe=self.observe_query)
         self.committer = GroupCommitter(store, on_loaded=self._on_loaded)
         self.loader: Any = None  # an in-process loader (issue 3) when one is attached
+        self.spooler: Any = None  # the ActivityLogger that queues server writes while a loader runs
+        self._queued: dict[str, float] = {}  # actor -> when this process last queued an event of it
+        self._queued_lock = threading.Lock()
         self._seen_batches: dict[str, float] = {}  # batch id -> when first seen (monotonic)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -89,10 +97,42 @@ class Runtime:
         return cls(DuckDBStore(str(resolve("db", db, env))), env=env, own_store=True, **kwargs)
 
     # -- writes -----------------------------------------------------------------------------------
-    def log_events(self, records: Sequence[Any], *, source: str) -> LoadReport:
-        """The one ingestion sink of the servers: durable (committed) when it returns.
-        When the spool lands, this becomes ``ActivityLogger.log_many`` (durable = fsynced)."""
-        return self.committer.submit(records, source=source)
+    def log_events(self, records: Sequence[Any], *, source: str, wait: bool = False) -> LoadReport:
+        """The one ingestion sink of the servers; every acknowledged record is durable on return.
+
+        While this process runs the loader, records are validated here and queued on the spool
+        (``accepted`` = fsynced to the spool; the loader resolves duplicates and conflicts): see
+        ``ingest/queued.py``. With ``wait`` (or without a loader) they are merged into the store before
+        the answer (group commit), so statuses are final, ``duplicate`` included."""
+        if wait or self.spooler is None:
+            return self.committer.submit(records, source=source)
+        from ..ingest.queued import actor_of, queue_records
+
+        report = queue_records(self.spooler, records, source=source,
+                               reject=lambda bad: self.committer.submit(bad, source=source))
+        now = time.monotonic()
+        with self._queued_lock:
+            for result in report.results or ():
+                actor = actor_of(records[result["index"]]) if result["status"] == "accepted" else None
+                if actor is not None:
+                    self._queued[actor] = now
+        return report
+
+    def await_queued(self, actor: str, timeout: float = QUEUED_READ_WAIT_SECONDS) -> None:
+        """Wait (bounded) until the loader has reported the events this process queued for ``actor``,
+        so a context read after ``log_event`` sees them."""
+        deadline = time.monotonic() + timeout
+        while actor in self._queued and time.monotonic() < deadline:
+            if self.spooler is None or not self.spooler.backlog().pending_bytes:
+                with self._queued_lock:
+                    self._queued.pop(actor, None)
+                return
+            time.sleep(QUEUED_READ_POLL_SECONDS)
+
+    @property
+    def queued_ingest(self) -> bool:
+        """Whether writes without ``wait`` are queued on the spool (a loader runs in this process)."""
+        return self.spooler is not None
 
     def _on_loaded(self, report: LoadReport) -> None:
         self.metrics.inc("activityschema_events_ingested_total", report.accepted)
@@ -186,12 +226,31 @@ class Runtime:
             return False
         try:
             self.loader = Loader(self.store)
+            self.loader.add_listener(self._on_spool_loaded)
             self.loader.start()
         except Exception:
             log.exception("the spool loader could not start; events are written directly to the store")
             self.loader = None
             return False
+        try:
+            from ..ingest.logger import ActivityLogger
+
+            # Same spool as the loader (next to the store); no store= so it starts no second loader.
+            self.spooler = ActivityLogger(db=self.store.path)
+        except Exception:
+            log.exception("the spool logger could not start; events are written directly to the store")
+            self.spooler = None
         return True
+
+    def _on_spool_loaded(self, report: LoadReport) -> None:
+        """A loader batch committed: count it and mark its customers' contexts stale."""
+        horizon = time.monotonic() - 10 * QUEUED_READ_WAIT_SECONDS
+        with self._queued_lock:
+            for actor in report.touched_actors:
+                self._queued.pop(actor, None)
+            if len(self._queued) > QUEUED_PRUNE_AT:  # actors renamed by stitching are never reported
+                self._queued = {a: t for a, t in self._queued.items() if t >= horizon}
+        self._on_loaded(report)
 
     # -- metrics --------------------------------------------------------------------------------------------
     def _register_metrics(self) -> None:
@@ -218,9 +277,11 @@ class Runtime:
 
     def close(self) -> None:
         self._stop.set()
+        if self.spooler is not None:
+            self.spooler.close()  # flushes; the loader below loads what is left
         stop = getattr(self.loader, "stop", None)
         if callable(stop):
-            stop()
+            stop(drain=True)
         for thread in self._threads:
             thread.join(timeout=5)
         self.tickets.close()
