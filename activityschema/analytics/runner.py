@@ -18,9 +18,10 @@ import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
-from ..errors import PermissionDenied, ValidationError
+from ..errors import PermissionDenied, UnsupportedFeature, ValidationError
 from ..provenance import chain
 from ..sql.templates import PLACEHOLDER_RE, Params, Template, get_template, validate_params
+from ..store.backend import tagged
 from ..store.duckdb import DuckDBStore
 
 SCOPE_PARAM = "__scope_actors"
@@ -61,6 +62,16 @@ SCOPED_TABLES: dict[str, str] = {
     "context_cache": "customer_id",
 }
 UNSCOPED_TABLES = frozenset({"load_batches", "schema_meta", "retention_policies"})
+# Templates whose SQL needs DuckDB constructs with no Snowflake form the dialect layer can write
+# (list lambdas, list slicing and positions, struct arg_max, HUGEINT shifts, generate_subscripts):
+# on another backend they are refused before anything is recorded, never approximated.
+DUCKDB_ONLY_TEMPLATES: dict[str, str] = {
+    "funnel": "the funnel analysis (it uses DuckDB list lambdas, struct arg_max and INTERVAL arithmetic)",
+    "funnel_actors": "the funnel drill-down (it uses DuckDB list lambdas, struct arg_max and INTERVAL arithmetic)",
+    "funnel_simple": "the funnel_simple template (it uses DuckDB generate_subscripts and list aggregates)",
+    "paths": "the paths analysis (it uses DuckDB list literals, slicing and list_position)",
+    "paths_actors": "the paths drill-down (it uses DuckDB list literals, slicing and list_position)",
+}
 _TABLE_FUNCTIONS = (exp.GenerateSeries, exp.Unnest, exp.ExplodingGenerateSeries)
 
 
@@ -91,6 +102,13 @@ def scoped_tables_of(sql: str) -> tuple[str, ...]:
             raise PermissionDenied(f"A scoped key cannot run this query: table '{name}' has no row scope.",
                                    code="scope_violation")
     return tuple(sorted(found))
+
+
+def check_backend(store: Any, template: Template) -> None:
+    """Refuse a template the store's dialect cannot run (see ``DUCKDB_ONLY_TEMPLATES``)."""
+    dialect = getattr(store, "dialect", "duckdb")
+    if dialect != "duckdb" and template.name in DUCKDB_ONLY_TEMPLATES:
+        raise UnsupportedFeature(dialect, DUCKDB_ONLY_TEMPLATES[template.name])
 
 
 def _scope_filter(table: str, scope: Scope) -> str:
@@ -163,13 +181,15 @@ def execute(store: DuckDBStore, template: Template, params: Params, *, created_b
             scope: Scope = UNRESTRICTED, now: datetime | None = None) -> QueryResult:
     """Render, record provenance and run validated parameters."""
     now = now or _now()
+    check_backend(store, template)
     sql, bind = template.render(params)
     scoped_sql = apply_scope(sql, scope, bind)  # before recording: a refused run leaves no trace
     dumped = params.model_dump(mode="json")
     digest, collided = chain.record(store, template_name=template.name, query_text=sql, params=dumped,
                                     created_by=created_by, now=now)
     started = time.perf_counter()
-    table = store.fetch_arrow(scoped_sql, bind)
+    with tagged(store, template.name, digest):
+        table = store.fetch_arrow(scoped_sql, bind)
     elapsed = (time.perf_counter() - started) * 1000
     chain.record_run(store, digest, run_by=created_by, row_count=table.num_rows, duration_ms=elapsed, now=now)
     return QueryResult(template.name, digest, sql, chain.flatten_params(dumped), table, collided)
