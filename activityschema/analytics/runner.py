@@ -111,7 +111,18 @@ def check_backend(store: Any, template: Template) -> None:
         raise UnsupportedFeature(dialect, DUCKDB_ONLY_TEMPLATES[template.name])
 
 
-def _scope_filter(table: str, scope: Scope) -> str:
+def base_schema(store: Any) -> str:
+    """The schema holding the store's own tables, so a scope CTE can read the table it shadows:
+    ``main`` on DuckDB, the configured schema (checked as an identifier) on a warehouse."""
+    dialect = getattr(store, "dialect", "duckdb")
+    if dialect == "duckdb":
+        return "main"
+    from ..sql.dialect import get_dialect
+
+    return get_dialect(dialect).quote(store.config.schema)
+
+
+def _scope_filter(table: str, scope: Scope, base: str = "main") -> str:
     actor = SCOPED_TABLES[table]
     conditions = []
     if scope.actors is not None:
@@ -119,11 +130,11 @@ def _scope_filter(table: str, scope: Scope) -> str:
     if scope.tenant is not None:
         tagged = f"json_extract_string(feature_json, '$.{TENANT_KEY}') = ${TENANT_PARAM}"
         conditions.append(tagged if table == "activities" else
-                          f"{actor} IN (SELECT coalesce(customer, anonymous_customer_id) FROM main.activities WHERE {tagged})")
+                          f"{actor} IN (SELECT coalesce(customer, anonymous_customer_id) FROM {base}.activities WHERE {tagged})")
     return " AND ".join(conditions)
 
 
-def apply_scope(sql: str, scope: Scope, bind: dict[str, Any]) -> str:
+def apply_scope(sql: str, scope: Scope, bind: dict[str, Any], base: str = "main") -> str:
     """Shadow each per-customer table the query reads with a CTE of the same name keeping only
     in-scope rows; refuse queries whose tables cannot be scoped (see ``scoped_tables_of``)."""
     if scope.unrestricted:
@@ -135,7 +146,7 @@ def apply_scope(sql: str, scope: Scope, bind: dict[str, Any]) -> str:
         bind[TENANT_PARAM] = scope.tenant
     if not tables:
         return sql
-    ctes = ", ".join(f"{t} AS (SELECT * FROM main.{t} WHERE {_scope_filter(t, scope)})" for t in tables)
+    ctes = ", ".join(f"{t} AS (SELECT * FROM {base}.{t} WHERE {_scope_filter(t, scope, base)})" for t in tables)
     body = sql.lstrip()
     if body[:4].upper() == "WITH" and body[4:5].isspace():
         rest = body[4:].lstrip()
@@ -183,7 +194,7 @@ def execute(store: DuckDBStore, template: Template, params: Params, *, created_b
     now = now or _now()
     check_backend(store, template)
     sql, bind = template.render(params)
-    scoped_sql = apply_scope(sql, scope, bind)  # before recording: a refused run leaves no trace
+    scoped_sql = apply_scope(sql, scope, bind, base_schema(store))  # before recording: a refused run leaves no trace
     dumped = params.model_dump(mode="json")
     digest, collided = chain.record(store, template_name=template.name, query_text=sql, params=dumped,
                                     created_by=created_by, now=now)

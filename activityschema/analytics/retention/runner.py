@@ -152,7 +152,8 @@ def shape_retention(req: RetentionRequest, result: QueryResult, now: datetime) -
     cohorts = []
     for row in result.rows():
         cohort = period_date(int(row["cohort"]), req.period)
-        counts = {int(c["k"]): int(c["n"]) for c in list_value(row["cells"]) or []}
+        # Snowflake ARRAY_AGG drops the NULLs a FILTER leaves; the emulator keeps them: skip them.
+        counts = {int(c["k"]): int(c["n"]) for c in list_value(row["cells"]) or [] if c is not None}
         cells = [_cell(k, counts.get(k, 0), int(row["size"]), cohort, req.period, now) for k in range(req.intervals)]
         cohorts.append(CohortRow(cohort=cohort, size=int(row["size"]), cells=cells))
     return RetentionResult(**provenance_fields(result), request=req.public(), now=now, period=req.period,
