@@ -17,7 +17,7 @@ from activityschema.analytics.paths import run_journey, run_journey_transitions,
 from activityschema.analytics.recent.runner import run_recent
 from activityschema.analytics.retention import run_retention
 from activityschema.analytics.retention.runner import run_cohort_simple
-from activityschema.analytics.runner import Scope, run_template
+from activityschema.analytics.runner import Scope, rerun, run_template
 from activityschema.errors import UnsupportedFeature
 from activityschema.ingest.importer import ingest_records
 from activityschema.provenance import chain
@@ -101,6 +101,8 @@ def test_provenance_is_recorded_on_snowflake_and_reruns(stores):
     assert entry == chain.lookup(duck, run_template(duck, "customer_events", params, created_by="tester", now=NOW).query_hash)
     runs = snow.fetchone("SELECT count(*) FROM provenance_runs WHERE query_hash = $h", {"h": result.query_hash})[0]
     assert runs >= 1
+    again = rerun(snow, result.query_hash)
+    assert (again.query_hash, again.rows()) == (result.query_hash, result.rows())
 
 
 @pytest.mark.parametrize("name", sorted(DUCKDB_ONLY))

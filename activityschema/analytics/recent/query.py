@@ -41,7 +41,7 @@ class RecentParams(Params):
     until: datetime
     actor: str | None = None
     activities: list[str] = Field(default_factory=list)
-    limit: int = LIMIT_DEFAULT
+    limit: int = Field(LIMIT_DEFAULT, ge=1, le=LIMIT_MAX)
 
 
 class RecentEvent(BaseModel):
