@@ -8,6 +8,7 @@ no trace in the provenance chain.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import pytest
@@ -21,8 +22,10 @@ from activityschema.analytics.runner import Scope, rerun, run_template
 from activityschema.errors import UnsupportedFeature
 from activityschema.ingest.importer import ingest_records
 from activityschema.provenance import chain
-from tests.backends import open_test_store
+from activityschema.store.snowflake import SnowflakeStore
+from tests.backends import fake_snowflake, open_test_store, snowflake_config
 from tests.conftest import timeline
+from tests.integration.test_snowflake_store import RecordingConnection
 
 NOW = datetime(2026, 4, 1)
 STREAM = {
@@ -113,3 +116,17 @@ def test_duckdb_only_analyses_refuse_loudly_on_snowflake(stores, name):
     with pytest.raises(UnsupportedFeature, match="snowflake backend does not support the"):
         DUCKDB_ONLY[name](snow)
     assert snow.fetchone("SELECT count(*) FROM provenance_chain")[0] == before
+
+
+def test_an_analysis_tags_its_query_with_template_and_hash():
+    log: list = []
+    with fake_snowflake() as fs:
+        store = SnowflakeStore(snowflake_config(), connect=lambda **kw: RecordingConnection(fs.connect(**kw), log))
+        try:
+            ingest_records(store, timeline(STREAM), now=NOW)
+            log.clear()
+            result = run_recent(store, {"window": "5000d", "limit": 5}, now=NOW)
+        finally:
+            store.close()
+    tags = [json.loads(params["QUERY_TAG"]) for sql, params in log if sql.lstrip().upper().startswith("SELECT ACTIVITY_ID")]
+    assert tags == [{"app": "activityschema", "template": "recent_activity", "query_hash": result.query_hash}]
