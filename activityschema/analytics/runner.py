@@ -68,7 +68,6 @@ UNSCOPED_TABLES = frozenset({"load_batches", "schema_meta", "retention_policies"
 DUCKDB_ONLY_TEMPLATES: dict[str, str] = {
     "funnel": "the funnel analysis (it uses DuckDB list lambdas, struct arg_max and INTERVAL arithmetic)",
     "funnel_actors": "the funnel drill-down (it uses DuckDB list lambdas, struct arg_max and INTERVAL arithmetic)",
-    "funnel_simple": "the funnel_simple template (it uses DuckDB generate_subscripts and list aggregates)",
     "paths": "the paths analysis (it uses DuckDB list literals, slicing and list_position)",
     "paths_actors": "the paths drill-down (it uses DuckDB list literals, slicing and list_position)",
 }

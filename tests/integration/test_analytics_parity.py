@@ -56,6 +56,8 @@ CASES = {
     "journey": lambda s, **kw: run_journey(s, {"actor": "c1"}, now=NOW, **kw),
     "journey_gap": lambda s, **kw: run_journey(s, {"actor": "c2", "session_gap": {"days": 2}, "latest": True}, now=NOW, **kw),
     "journey_transitions": lambda s, **kw: run_journey_transitions(s, **kw),
+    "funnel_simple": lambda s, **kw: run_funnel_simple(s, ["signup_started", "email_verified", "profile_completed",
+                                                           "visited_page"], **kw),
     "cohort_simple": lambda s, **kw: run_cohort_simple(s, "signup_started", "week", now=NOW, **kw),
     "customer_events": lambda s, **kw: run_template(s, "customer_events", {"customer": "c1", "limit": 3}, **kw),
     "customer_events_one": lambda s, **kw: run_template(s, "customer_events", {"customer": "c1",
@@ -66,7 +68,6 @@ CASES = {
 }
 DUCKDB_ONLY = {
     "funnel": lambda s: run_funnel(s, {"steps": [{"activity": "signup_started"}, {"activity": "email_verified"}]}, now=NOW),
-    "funnel_simple": lambda s: run_funnel_simple(s, ["signup_started", "email_verified"]),
     "paths": lambda s: run_paths(s, {"step_limit": 3}, now=NOW),
 }
 
@@ -87,7 +88,8 @@ def test_analysis_is_identical_on_both_backends(stores, name):
     assert expected and _rows(CASES[name](snow)) == expected
 
 
-@pytest.mark.parametrize("name", ["recent", "retention_week", "journey_transitions", "customer_activity_counts"])
+@pytest.mark.parametrize("name", ["recent", "retention_week", "journey_transitions", "customer_activity_counts",
+                                  "funnel_simple"])
 def test_row_scope_applies_on_both_backends(stores, name):
     duck, snow = stores
     expected = _rows(CASES[name](duck, scope=SCOPE))
