@@ -18,9 +18,10 @@ import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
-from ..errors import PermissionDenied, ValidationError
+from ..errors import PermissionDenied, UnsupportedFeature, ValidationError
 from ..provenance import chain
 from ..sql.templates import PLACEHOLDER_RE, Params, Template, get_template, validate_params
+from ..store.backend import tagged
 from ..store.duckdb import DuckDBStore
 
 SCOPE_PARAM = "__scope_actors"
@@ -61,6 +62,15 @@ SCOPED_TABLES: dict[str, str] = {
     "context_cache": "customer_id",
 }
 UNSCOPED_TABLES = frozenset({"load_batches", "schema_meta", "retention_policies"})
+# Templates whose SQL needs DuckDB constructs with no Snowflake form the dialect layer can write
+# (list lambdas, list slicing and positions, struct arg_max, HUGEINT shifts, generate_subscripts):
+# on another backend they are refused before anything is recorded, never approximated.
+DUCKDB_ONLY_TEMPLATES: dict[str, str] = {
+    "funnel": "the funnel analysis (it uses DuckDB list lambdas, struct arg_max and INTERVAL arithmetic)",
+    "funnel_actors": "the funnel drill-down (it uses DuckDB list lambdas, struct arg_max and INTERVAL arithmetic)",
+    "paths": "the paths analysis (it uses DuckDB list literals, slicing and list_position)",
+    "paths_actors": "the paths drill-down (it uses DuckDB list literals, slicing and list_position)",
+}
 _TABLE_FUNCTIONS = (exp.GenerateSeries, exp.Unnest, exp.ExplodingGenerateSeries)
 
 
@@ -93,7 +103,25 @@ def scoped_tables_of(sql: str) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
-def _scope_filter(table: str, scope: Scope) -> str:
+def check_backend(store: Any, template: Template) -> None:
+    """Refuse a template the store's dialect cannot run (see ``DUCKDB_ONLY_TEMPLATES``)."""
+    dialect = getattr(store, "dialect", "duckdb")
+    if dialect != "duckdb" and template.name in DUCKDB_ONLY_TEMPLATES:
+        raise UnsupportedFeature(dialect, DUCKDB_ONLY_TEMPLATES[template.name])
+
+
+def base_schema(store: Any) -> str:
+    """The schema holding the store's own tables, so a scope CTE can read the table it shadows:
+    ``main`` on DuckDB, the configured schema (checked as an identifier) on a warehouse."""
+    dialect = getattr(store, "dialect", "duckdb")
+    if dialect == "duckdb":
+        return "main"
+    from ..sql.dialect import get_dialect
+
+    return get_dialect(dialect).quote(store.config.schema)
+
+
+def _scope_filter(table: str, scope: Scope, base: str = "main") -> str:
     actor = SCOPED_TABLES[table]
     conditions = []
     if scope.actors is not None:
@@ -101,11 +129,11 @@ def _scope_filter(table: str, scope: Scope) -> str:
     if scope.tenant is not None:
         tagged = f"json_extract_string(feature_json, '$.{TENANT_KEY}') = ${TENANT_PARAM}"
         conditions.append(tagged if table == "activities" else
-                          f"{actor} IN (SELECT coalesce(customer, anonymous_customer_id) FROM main.activities WHERE {tagged})")
+                          f"{actor} IN (SELECT coalesce(customer, anonymous_customer_id) FROM {base}.activities WHERE {tagged})")
     return " AND ".join(conditions)
 
 
-def apply_scope(sql: str, scope: Scope, bind: dict[str, Any]) -> str:
+def apply_scope(sql: str, scope: Scope, bind: dict[str, Any], base: str = "main") -> str:
     """Shadow each per-customer table the query reads with a CTE of the same name keeping only
     in-scope rows; refuse queries whose tables cannot be scoped (see ``scoped_tables_of``)."""
     if scope.unrestricted:
@@ -117,7 +145,7 @@ def apply_scope(sql: str, scope: Scope, bind: dict[str, Any]) -> str:
         bind[TENANT_PARAM] = scope.tenant
     if not tables:
         return sql
-    ctes = ", ".join(f"{t} AS (SELECT * FROM main.{t} WHERE {_scope_filter(t, scope)})" for t in tables)
+    ctes = ", ".join(f"{t} AS (SELECT * FROM {base}.{t} WHERE {_scope_filter(t, scope, base)})" for t in tables)
     body = sql.lstrip()
     if body[:4].upper() == "WITH" and body[4:5].isspace():
         rest = body[4:].lstrip()
@@ -163,13 +191,15 @@ def execute(store: DuckDBStore, template: Template, params: Params, *, created_b
             scope: Scope = UNRESTRICTED, now: datetime | None = None) -> QueryResult:
     """Render, record provenance and run validated parameters."""
     now = now or _now()
+    check_backend(store, template)
     sql, bind = template.render(params)
-    scoped_sql = apply_scope(sql, scope, bind)  # before recording: a refused run leaves no trace
+    scoped_sql = apply_scope(sql, scope, bind, base_schema(store))  # before recording: a refused run leaves no trace
     dumped = params.model_dump(mode="json")
     digest, collided = chain.record(store, template_name=template.name, query_text=sql, params=dumped,
                                     created_by=created_by, now=now)
     started = time.perf_counter()
-    table = store.fetch_arrow(scoped_sql, bind)
+    with tagged(store, template.name, digest):
+        table = store.fetch_arrow(scoped_sql, bind)
     elapsed = (time.perf_counter() - started) * 1000
     chain.record_run(store, digest, run_by=created_by, row_count=table.num_rows, duration_ms=elapsed, now=now)
     return QueryResult(template.name, digest, sql, chain.flatten_params(dumped), table, collided)

@@ -57,10 +57,22 @@ class Dialect:
             return sql
         return _transpile_cached(type(self), sql, read)
 
-    def transpile_named(self, sql: str, *, read: str = PORTABLE_DIALECT) -> tuple[str, tuple[str, ...]]:
-        """Render ``sql`` with ``$name`` parameters as positional ``?`` for drivers that bind only
-        positionally; returns the text and the parameter names in binding order."""
-        return _transpile_named_cached(type(self), sql, read)
+    def transpile_named(self, sql: str, *, read: str = PORTABLE_DIALECT,
+                        lists: frozenset[str] = frozenset()) -> tuple[str, tuple[str, ...]]:
+        """Render ``sql`` with ``$name`` parameters as numbered ``:1, :2, …`` for drivers that bind
+        only positionally; returns the text and the distinct names, the n-th bound as ``:n``.
+
+        Numbered (not ``?``) so a name used twice binds once and the binding order never depends on
+        where a database parses a clause (a ``LIMIT ?`` is numbered before ``WHERE`` by some).
+        ``lists`` names the parameters bound to lists; a dialect that cannot bind a list rewrites
+        their uses (``list_rewrite``) and ``bind_named`` sends them as JSON text.
+        """
+        return _transpile_named_cached(type(self), sql, read, lists)
+
+    def list_rewrite(self, placeholder: exp.Placeholder, node: exp.Expr) -> exp.Expr | None:
+        """The form of ``node`` (a use of the list parameter ``placeholder``) in this dialect; None
+        keeps the placeholder as it is (the dialect binds lists natively)."""
+        return None
 
     def _parse(self, sql: str, read: str) -> list[exp.Expr]:
         try:
@@ -83,7 +95,7 @@ class Dialect:
     def _render(self, sql: str, read: str) -> str:
         return self._generate(self._parse(sql, read))
 
-    def _render_named(self, sql: str, read: str) -> tuple[str, tuple[str, ...]]:
+    def _render_named(self, sql: str, read: str, lists: frozenset[str]) -> tuple[str, tuple[str, ...]]:
         statements = self._parse(sql, read)
         names: list[str] = []
         for statement in statements:
@@ -91,8 +103,16 @@ class Dialect:
                 if not node.name or node.name == "?":
                     raise QueryError("Use either named ($name) or positional (?) parameters, not both.",
                                      code="mixed_parameters")
-                names.append(node.name)
-                node.replace(exp.Placeholder())
+                if node.name not in names:
+                    names.append(node.name)
+                numbered = exp.Placeholder(this=str(names.index(node.name) + 1))
+                contains = isinstance(node.parent, exp.ArrayContains) and node.arg_key == "this"
+                target = node.parent if contains else node
+                rewritten = self.list_rewrite(numbered, target) if node.name in lists else None
+                if rewritten is not None:
+                    target.replace(rewritten)
+                else:
+                    node.replace(numbered)
         return self._generate(statements), tuple(names)
 
     def _rewrite(self, node: exp.Expr) -> exp.Expr:
@@ -113,8 +133,9 @@ def _transpile_cached(cls: type[Dialect], sql: str, read: str) -> str:
 
 
 @functools.lru_cache(maxsize=TRANSPILE_CACHE_SIZE)
-def _transpile_named_cached(cls: type[Dialect], sql: str, read: str) -> tuple[str, tuple[str, ...]]:
-    return cls()._render_named(sql, read)
+def _transpile_named_cached(cls: type[Dialect], sql: str, read: str,
+                            lists: frozenset[str]) -> tuple[str, tuple[str, ...]]:
+    return cls()._render_named(sql, read, lists)
 
 
 def bind_named(names: tuple[str, ...], params: dict[str, object]) -> list[object]:

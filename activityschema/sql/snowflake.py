@@ -8,6 +8,10 @@ sqlglot transpiles most of the portable SQL. The rewrites below cover what it ge
 - DuckDB ``regexp_matches`` finds a match anywhere; Snowflake ``REGEXP_LIKE`` must match the whole
   string. So ``regexp_matches(x, p)`` becomes ``REGEXP_INSTR(x, p) > 0`` and
   ``regexp_full_match(x, p)`` becomes ``REGEXP_LIKE(x, p)``.
+- Lists cannot be bound. A list parameter is sent as JSON text: ``list_contains($list, x)`` becomes
+  ``x IN (SELECT CAST(value AS VARCHAR) FROM TABLE(FLATTEN(INPUT => PARSE_JSON(:n))))`` (a bound
+  list is compared as text: the engine binds lists of names and ids), any other use ``PARSE_JSON(:n)``.
+- ``epoch_us(ts)`` becomes ``DATE_PART(EPOCH_MICROSECOND, ts)``.
 - ``time_bucket`` has no exact Snowflake form with DuckDB's origin: unsupported (use date_trunc).
 - ``INSERT … ON CONFLICT`` and ``INSERT OR REPLACE`` do not exist in Snowflake: unsupported (sqlglot
   would pass them through unchanged); write a MERGE.
@@ -15,6 +19,7 @@ sqlglot transpiles most of the portable SQL. The rewrites below cover what it ge
 
 from __future__ import annotations
 
+import sqlglot
 from sqlglot import exp
 
 from ..errors import UnsupportedFeature
@@ -70,6 +75,31 @@ def regexp_full(node: exp.Expr) -> exp.Expr:
     return exp.RegexpLike(this=node.this, expression=node.expression)
 
 
+_IN_LIST_SQL = "x IN (SELECT CAST(value AS VARCHAR) FROM TABLE(FLATTEN(INPUT => PARSE_JSON(p))))"
+
+
+def list_parameter(placeholder: exp.Placeholder, node: exp.Expr) -> exp.Expr:
+    """A use of a list parameter (bound as JSON text) in a form Snowflake can run."""
+    array = exp.Anonymous(this="PARSE_JSON", expressions=[placeholder])
+    if not isinstance(node, exp.ArrayContains):
+        return array
+    test = sqlglot.parse_one(_IN_LIST_SQL, read="snowflake")
+    test.this.replace(node.expression.copy())
+    for column in test.find_all(exp.Column):
+        if column.name.lower() == "p":
+            column.replace(placeholder.copy())
+    return test
+
+
+def epoch_us(node: exp.Expr) -> exp.Expr:
+    """DuckDB ``epoch_us(ts)`` (microseconds since the epoch) as Snowflake's DATE_PART."""
+    if node.name.lower() != "epoch_us":
+        return node
+    if len(node.expressions) != 1:
+        raise UnsupportedFeature(NAME, "epoch_us() with other than one argument")
+    return exp.Anonymous(this="DATE_PART", expressions=[exp.var("EPOCH_MICROSECOND"), node.expressions[0].copy()])
+
+
 def no_time_bucket(node: exp.Expr) -> exp.Expr:
     raise UnsupportedFeature(NAME, "time_bucket() (use date_trunc)")
 
@@ -97,8 +127,12 @@ class SnowflakeDialect(Dialect):
         exp.RegexpFullMatch: regexp_full,
         exp.DateBin: no_time_bucket,
         exp.Insert: insert_without_upsert,
+        exp.Anonymous: epoch_us,
     }
-    PASSTHROUGH_FUNCTIONS = frozenset({"regexp_instr"})
+    PASSTHROUGH_FUNCTIONS = frozenset({"regexp_instr", "epoch_us", "parse_json", "date_part"})
+
+    def list_rewrite(self, placeholder: exp.Placeholder, node: exp.Expr) -> exp.Expr | None:
+        return list_parameter(placeholder, node)
 
     def quote(self, identifier: str) -> str:
         # Unquoted Snowflake identifiers fold to upper case, which is what the DDL creates.

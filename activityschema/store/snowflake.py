@@ -293,8 +293,11 @@ class SnowflakeStore:
             if native:
                 raise QueryError("Native Snowflake SQL takes positional (?) parameters only.",
                                  code="unsupported_parameters")
-            text, names = get_dialect(self.dialect).transpile_named(sql)
-            return text, bind_named(names, params)
+            lists = frozenset(k for k, v in params.items() if isinstance(v, (list, tuple)))
+            text, names = get_dialect(self.dialect).transpile_named(sql, lists=lists)
+            # Snowflake cannot bind a list: it travels as JSON text (see sql/snowflake.py).
+            return text, [json.dumps(list(v), default=str) if isinstance(v, (list, tuple)) else v
+                          for v in bind_named(names, params)]
         return (sql if native else self.render(sql)), params
 
     def _typed_query(self, sql: str, params: Params | dict[str, Any], native: bool,

@@ -55,6 +55,8 @@ def refused(response, status, code):
 
 
 ECHOED = ("params", "request", "message", "details")  # the caller's own input, echoed back
+# Result columns that repeat a parameter by design (funnel_simple lists the steps it was given).
+ECHO_COLUMNS = {"funnel_simple": frozenset({"activity"})}
 
 
 def _without_echo(value):
@@ -65,10 +67,14 @@ def _without_echo(value):
     return value
 
 
-def no_out_tokens(text: str) -> None:
+def no_out_tokens(text: str, echo_columns: frozenset[str] = frozenset()) -> None:
     """No other customer's data in an answer (apart from the caller's own parameters echoed back)."""
     try:
-        text = json.dumps(_without_echo(json.loads(text)))
+        answer = _without_echo(json.loads(text))
+        for row in (answer.get("data") or {}).get("rows") or [] if isinstance(answer, dict) else []:
+            for column in echo_columns & set(row):
+                row.pop(column)
+        text = json.dumps(answer)
     except ValueError:
         pass
     for token in OUT_TOKENS:
@@ -152,9 +158,8 @@ def test_injection_in_every_template_parameter_over_http(api, name):
             assert "Traceback" not in r.text
             if r.status_code >= 400:
                 assert r.json()["error"]["code"] not in ("internal_error", "store_error"), r.text
-            # an answer may echo the caller's own parameters (a step named like another customer)
-            if who == "scoped" and not any(token in json.dumps(params) for token in OUT_TOKENS):
-                no_out_tokens(r.text)
+            if who == "scoped":
+                no_out_tokens(r.text, ECHO_COLUMNS.get(name, frozenset()))
 
     check()
     assert rt.store.fetchone("SELECT count(*) FROM activities") == before

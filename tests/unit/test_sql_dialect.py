@@ -47,13 +47,38 @@ def test_capability_flags_and_identifier_quoting():
         snow.quote("activities; DROP TABLE x")
 
 
-def test_named_parameters_become_positional_in_binding_order():
+def test_named_parameters_become_numbered_binds():
     snow = get_dialect("snowflake")
     text, names = snow.transpile_named("SELECT * FROM activities WHERE activity = $a AND ts >= $since AND customer <> $a")
-    assert text == "SELECT * FROM activities WHERE activity = ? AND ts >= ? AND customer <> ?"
-    assert names == ("a", "since", "a")
-    assert bind_named(names, {"a": "x_y", "since": 1}) == ["x_y", 1, "x_y"]
+    assert text == "SELECT * FROM activities WHERE activity = :1 AND ts >= :2 AND customer <> :1"
+    assert names == ("a", "since")
+    assert bind_named(names, {"a": "x_y", "since": 1}) == ["x_y", 1]
     with pytest.raises(QueryError, match="Missing value for parameter"):
         bind_named(names, {"a": "x_y"})
     with pytest.raises(QueryError, match="not both"):
         snow.transpile_named("SELECT * FROM t WHERE a = $a AND b = ?")
+
+
+def test_numbered_binds_do_not_depend_on_clause_order():
+    # A positional LIMIT ? may be numbered before WHERE by the database; :n never is.
+    text, names = get_dialect("snowflake").transpile_named("SELECT * FROM activities WHERE ts >= $since LIMIT $limit")
+    assert text == f"SELECT * FROM activities WHERE ts >= :{names.index('since') + 1} LIMIT :{names.index('limit') + 1}"
+
+
+def test_list_parameter_membership_becomes_in_flatten():
+    text, names = get_dialect("snowflake").transpile_named(
+        "SELECT * FROM activities WHERE list_contains($names, activity)", lists=frozenset({"names"}))
+    assert text == ("SELECT * FROM activities WHERE activity IN "
+                    "(SELECT CAST(value AS VARCHAR) FROM TABLE(FLATTEN(INPUT => PARSE_JSON(:1))))")
+    assert names == ("names",)
+
+
+def test_list_parameter_elsewhere_is_parsed_json_and_scalars_stay():
+    text, _ = get_dialect("snowflake").transpile_named(
+        "SELECT list_contains(done, $step), $names AS n FROM t", lists=frozenset({"names"}))
+    assert text == "SELECT ARRAY_CONTAINS(CAST(:1 AS VARIANT), done), PARSE_JSON(:2) AS n FROM t"
+
+
+def test_epoch_us_becomes_date_part():
+    assert transpile("SELECT epoch_us(ts) - epoch_us(prev_ts) FROM t", to="snowflake") == (
+        "SELECT DATE_PART(EPOCH_MICROSECOND, ts) - DATE_PART(EPOCH_MICROSECOND, prev_ts) FROM t")

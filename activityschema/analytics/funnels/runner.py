@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import Field
+
 from ...errors import ValidationError
 from ...sql.templates import Params, Template, register_template
 from ...store.duckdb import DuckDBStore
@@ -38,30 +40,42 @@ FUNNEL_ACTORS_TEMPLATE = register_template(Template(
     description="Funnel drill-down: the actors who reached, or dropped at, one step."))
 
 
+SIMPLE_MAX_STEPS = 100
+
+
 class FunnelSimpleParams(Params):
-    steps: list[str]
+    steps: list[str] = Field(max_length=SIMPLE_MAX_STEPS)
+
+
+# Each step is its own bound scalar (``$step_1`` …) in a UNION ALL, not a bound list: the same SQL
+# then runs on DuckDB and on Snowflake (which cannot bind or enumerate a list parameter).
+SIMPLE_SQL = """
+WITH steps AS (
+    {steps}
+),
+per_actor AS (
+    SELECT DISTINCT coalesce(customer, anonymous_customer_id) AS actor, activity
+    FROM activities
+    WHERE coalesce(customer, anonymous_customer_id) IS NOT NULL
+)
+SELECT s.step, s.activity, (SELECT count(DISTINCT actor) FROM per_actor) AS total_actors, count(p.actor) AS actors
+FROM steps s
+LEFT JOIN per_actor p ON p.activity = s.activity
+GROUP BY s.step, s.activity
+ORDER BY s.step
+"""
+NO_STEPS_SQL = "SELECT CAST(NULL AS VARCHAR) AS activity, 0 AS step WHERE 1 = 0"
+
+
+def simple_sql(params: FunnelSimpleParams) -> tuple[str, dict[str, Any]]:
+    bind = {f"step_{i}": activity for i, activity in enumerate(params.steps, start=1)}
+    rows = [f"SELECT CAST($step_{i} AS VARCHAR) AS activity, {i} AS step" for i in range(1, len(params.steps) + 1)]
+    return SIMPLE_SQL.replace("{steps}", "\n    UNION ALL ".join(rows) or NO_STEPS_SQL), bind
 
 
 FUNNEL_SIMPLE_TEMPLATE = register_template(Template(
-    name="funnel_simple", params=FunnelSimpleParams,
-    description="The spec's Activity Funnel: per step, the actors who ever did it (any order, no window).",
-    sql="""
-WITH per_actor AS (
-    SELECT coalesce(customer, anonymous_customer_id) AS actor,
-           list_distinct(list(activity) FILTER (WHERE list_contains($steps, activity))) AS done
-    FROM activities
-    WHERE coalesce(customer, anonymous_customer_id) IS NOT NULL
-    GROUP BY 1
-),
-steps AS (
-    SELECT unnest($steps) AS activity, generate_subscripts($steps, 1) AS step
-)
-SELECT s.step, s.activity, (SELECT count(*) FROM per_actor) AS total_actors, count(p.actor) AS actors
-FROM steps s
-LEFT JOIN per_actor p ON list_contains(p.done, s.activity)
-GROUP BY s.step, s.activity
-ORDER BY s.step
-"""))
+    name="funnel_simple", params=FunnelSimpleParams, build=simple_sql,
+    description="The spec's Activity Funnel: per step, the actors who ever did it (any order, no window)."))
 
 
 def _request(raw: Any, model: type[FunnelRequest], *, what: str) -> FunnelRequest:

@@ -29,7 +29,7 @@ def journey_sql(request: JourneyRequest) -> tuple[str, dict[str, Any]]:
     new = "prev_ts IS NULL"
     if request.session_gap is not None:
         bind["gap_us"] = request.session_gap.microseconds
-        new = "(prev_ts IS NULL OR ts - prev_ts > to_microseconds($gap_us))"
+        new = "(prev_ts IS NULL OR epoch_us(ts) - epoch_us(prev_ts) > $gap_us)"
     direction = "DESC" if request.latest else ""
     sql = f"""WITH ev AS (
     SELECT activity_id, ts, activity, activity_occurrence, feature_json, revenue_impact, link,

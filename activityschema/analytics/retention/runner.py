@@ -6,6 +6,8 @@ Templates: ``retention`` (SEMANTICS §6), ``retention_actors`` (drill-down per c
 
 from __future__ import annotations
 
+import json
+
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
@@ -141,11 +143,17 @@ def _average(cohorts: list[CohortRow], intervals: int) -> list[RetentionCell]:
     return out
 
 
+def list_value(value: Any) -> Any:
+    """A list column as a list: a warehouse may return ARRAY/VARIANT columns as JSON text."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
 def shape_retention(req: RetentionRequest, result: QueryResult, now: datetime) -> RetentionResult:
     cohorts = []
     for row in result.rows():
         cohort = period_date(int(row["cohort"]), req.period)
-        counts = {int(c["k"]): int(c["n"]) for c in row["cells"] or []}
+        # Snowflake ARRAY_AGG drops the NULLs a FILTER leaves; the emulator keeps them: skip them.
+        counts = {int(c["k"]): int(c["n"]) for c in list_value(row["cells"]) or [] if c is not None}
         cells = [_cell(k, counts.get(k, 0), int(row["size"]), cohort, req.period, now) for k in range(req.intervals)]
         cohorts.append(CohortRow(cohort=cohort, size=int(row["size"]), cells=cells))
     return RetentionResult(**provenance_fields(result), request=req.public(), now=now, period=req.period,
