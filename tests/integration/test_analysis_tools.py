@@ -145,3 +145,13 @@ def test_http_analysis_equals_the_library(loaded_rt, store, kind):
             assert client.post(f"/v1/analytics/{kind}", json=REQUESTS[kind]).status_code == 401
     finally:
         server.stop()
+
+
+def test_direct_funnel_template_run_checks_the_request_rules(store):
+    from activityschema.analytics.runner import run_template
+    from activityschema.errors import QueryError
+
+    for order in ("ordered", "strict", "unordered"):
+        with pytest.raises(QueryError, match="between 2 and") as refused:
+            run_template(store, "funnel", {"steps": [], "order": order})
+        assert refused.value.status == 400

@@ -162,7 +162,7 @@ def test_scoped_runs_see_only_in_scope_rows_and_injection_is_harmless(stores, na
     a, b = stores
     template = next(t for t in list_templates() if t.name == name)
 
-    @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+    @settings(max_examples=15, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                     HealthCheck.too_slow])
     @given(params=model_strategy(template.params))
     def check(params: dict[str, Any]) -> None:

@@ -32,11 +32,21 @@ from .query import (
 from .rules import DRILLDOWN_RULES, FUNNEL_RULES
 from .sql import actors_sql, summary_sql
 
+def _with_rules(build: Any, rules: tuple[Any, ...]) -> Any:
+    """The builder behind a template checks the request rules itself, so a direct template run
+    (``run_template``, ``POST /v1/query/funnel``) is refused as clearly as ``run_funnel`` is."""
+    def checked_build(params: Any) -> Any:
+        check_rules(rules, params)
+        return build(params)
+    return checked_build
+
+
 FUNNEL_TEMPLATE = register_template(Template(
-    name="funnel", params=FunnelRequest, build=summary_sql,
+    name="funnel", params=FunnelRequest, build=_with_rules(summary_sql, FUNNEL_RULES),
     description="Funnel per SEMANTICS §5: ordered/strict/unordered, window, exclusions, breakdown."))
 FUNNEL_ACTORS_TEMPLATE = register_template(Template(
-    name="funnel_actors", params=FunnelActorsRequest, build=actors_sql,
+    name="funnel_actors", params=FunnelActorsRequest,
+    build=_with_rules(actors_sql, FUNNEL_RULES + DRILLDOWN_RULES),
     description="Funnel drill-down: the actors who reached, or dropped at, one step."))
 
 
