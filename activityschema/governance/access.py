@@ -5,9 +5,13 @@
   hash adds nothing; comparison is constant-time.) ``create_key`` returns the key once.
 - Scopes: ``ingest`` (log events and insights), ``query`` (read contexts, insights, run templates and
   analytics), ``admin`` (everything, including key management and purges).
-- Row scope: a key may be limited to a set of customers (a tenant). That set becomes the ``Scope``
-  of every template run and every context or insight read made with the key, so a scoped key can
-  never read another customer's data.
+- Row scope: a key may be limited to a set of customers, and/or to a tenant (the events whose
+  ``feature_json.tenant_id`` is that tenant). Both become the ``Scope`` of every template run made
+  with the key, so a scoped key can never read another customer's or tenant's rows. A customer-set
+  key reads contexts and insights of its customers; a tenant key cannot read per-customer memory or
+  act on a customer (erasure, export): a customer id does not say which tenants its events belong
+  to, so those calls are refused (``tenant_scope``) rather than risk serving another tenant's data.
+  A tenant key ingests only events tagged with its tenant.
 - A revoked key is refused from the moment of revocation (``KeyRing.forget`` drops cached checks).
 """
 
@@ -24,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ..analytics.runner import Scope
+from ..analytics.runner import TENANT_KEY, Scope
 from ..errors import AuthError, NotFoundError, PermissionDenied, ValidationError
 from ..store.duckdb import DuckDBStore
 
@@ -35,10 +39,13 @@ KEY_NAME_MAX_LEN = 100
 SCOPED_CUSTOMERS_MAX = 100_000
 AUTH_CACHE_SECONDS = 5.0
 
-INSERT_SQL = "INSERT INTO api_keys VALUES ($key_id, $name, $hash, $scopes, $customers, $now, NULL)"
-LOOKUP_SQL = "SELECT key_id, name, secret_hash, scopes, customers, revoked_at FROM api_keys WHERE key_id = $key_id"
-LIST_SQL = ("SELECT key_id, name, scopes, customers, created_at, revoked_at FROM api_keys "
+INSERT_SQL = ("INSERT INTO api_keys (key_id, name, secret_hash, scopes, customers, created_at, revoked_at, tenant) "
+              "VALUES ($key_id, $name, $hash, $scopes, $customers, $now, NULL, $tenant)")
+LOOKUP_SQL = ("SELECT key_id, name, secret_hash, scopes, customers, revoked_at, tenant FROM api_keys "
+              "WHERE key_id = $key_id")
+LIST_SQL = ("SELECT key_id, name, scopes, customers, created_at, revoked_at, tenant FROM api_keys "
             "ORDER BY created_at, key_id")
+TENANT_MAX_LEN = 255
 REVOKE_SQL = "UPDATE api_keys SET revoked_at = $now WHERE key_id = $key_id AND revoked_at IS NULL"
 
 
@@ -50,10 +57,34 @@ class Principal:
     name: str
     scopes: frozenset[str]
     customers: frozenset[str] | None = None
+    tenant: str | None = None
 
     @property
     def scope(self) -> Scope:
-        return Scope(self.customers)
+        return Scope(self.customers, self.tenant)
+
+    def may_write(self, record: Any) -> bool:
+        """Whether this key may ingest ``record``: its actor in the customer set, its
+        ``feature_json.tenant_id`` equal to the key's tenant."""
+        if not isinstance(record, dict):
+            return self.customers is None and self.tenant is None  # malformed: let validation explain it
+        if self.customers is not None:
+            actor = record.get("customer") or record.get("anonymous_customer_id")
+            if not isinstance(actor, str) or actor not in self.customers:
+                return False
+        if self.tenant is not None:
+            features = record.get("feature_json")
+            return isinstance(features, dict) and features.get(TENANT_KEY) == self.tenant
+        return True
+
+    def require_customer(self, customer: str) -> None:
+        """Refuse acting on or reading one customer's data outside this key's row scope."""
+        if self.tenant is not None:
+            raise PermissionDenied(f"Key '{self.name}' is scoped to a tenant; per-customer reads and actions need "
+                                   "a key scoped to customers (a customer id does not say which tenants its "
+                                   "events belong to).", code="tenant_scope")
+        if self.customers is not None and customer not in self.customers:
+            raise PermissionDenied(f"Customer '{customer}' is outside this key's row scope.", code="out_of_scope")
 
     @property
     def label(self) -> str:
@@ -70,7 +101,7 @@ class Principal:
 
     def to_dict(self) -> dict[str, Any]:
         return {"key_id": self.key_id, "name": self.name, "scopes": sorted(self.scopes),
-                "customers": sorted(self.customers) if self.customers is not None else None}
+                "customers": sorted(self.customers) if self.customers is not None else None, "tenant": self.tenant}
 
 
 LOCAL_ADMIN = Principal("local", "local", frozenset({"admin"}))
@@ -105,26 +136,32 @@ def _check_customers(customers: Iterable[str] | None) -> list[str] | None:
     return chosen
 
 
+def _check_tenant(tenant: Any) -> str | None:
+    if tenant is not None and (not isinstance(tenant, str) or not tenant.strip() or len(tenant) > TENANT_MAX_LEN):
+        raise ValidationError(f"A key's tenant must be 1 to {TENANT_MAX_LEN} characters.", code="invalid_tenant")
+    return tenant
+
+
 def create_key(store: DuckDBStore, name: str, scopes: Iterable[str], *, customers: Iterable[str] | None = None,
-               now: datetime | None = None) -> tuple[dict[str, Any], str]:
+               tenant: str | None = None, now: datetime | None = None) -> tuple[dict[str, Any], str]:
     """Create a key; return (its description, the key itself: shown once, stored only hashed)."""
     if not isinstance(name, str) or not name.strip() or len(name) > KEY_NAME_MAX_LEN:
         raise ValidationError(f"A key name must be 1 to {KEY_NAME_MAX_LEN} characters.", code="invalid_key_name")
-    chosen, limited = check_scopes(scopes), _check_customers(customers)
+    chosen, limited, tenant = check_scopes(scopes), _check_customers(customers), _check_tenant(tenant)
     key_id = "k" + secrets.token_hex(6)
     key = f"{KEY_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
     now = now or _now()
     store.execute(INSERT_SQL, {"key_id": key_id, "name": name, "hash": _digest(key), "scopes": chosen,
-                               "customers": limited, "now": now})
-    return {"key_id": key_id, "name": name, "scopes": chosen, "customers": limited, "created_at": now.isoformat(),
-            "revoked_at": None}, key
+                               "customers": limited, "now": now, "tenant": tenant})
+    return {"key_id": key_id, "name": name, "scopes": chosen, "customers": limited, "tenant": tenant,
+            "created_at": now.isoformat(), "revoked_at": None}, key
 
 
 def list_keys(store: DuckDBStore) -> list[dict[str, Any]]:
     rows = store.fetchall(LIST_SQL)
     return [{"key_id": k, "name": n, "scopes": list(s), "customers": list(c) if c is not None else None,
-             "created_at": created.isoformat(), "revoked_at": revoked.isoformat() if revoked else None}
-            for k, n, s, c, created, revoked in rows]
+             "tenant": tenant, "created_at": created.isoformat(), "revoked_at": revoked.isoformat() if revoked else None}
+            for k, n, s, c, created, revoked, tenant in rows]
 
 
 def revoke_key(store: DuckDBStore, key_id: str, *, now: datetime | None = None) -> None:
@@ -146,7 +183,7 @@ def authenticate(store: DuckDBStore, key: str | None) -> Principal:
     if row[5] is not None:
         raise AuthError("The API key has been revoked.", code="revoked_key")
     customers = frozenset(row[4]) if row[4] is not None else None
-    return Principal(row[0], row[1], frozenset(row[3]), customers)
+    return Principal(row[0], row[1], frozenset(row[3]), customers, row[6])
 
 
 class KeyRing:

@@ -12,7 +12,7 @@ from ..errors import ValidationError
 from . import operations_admin as admin
 from .http_common import bool_param, in_thread, json_object, principal_of, runtime_of, success
 
-KEY_FIELDS = {"name", "scopes", "customers"}
+KEY_FIELDS = {"name", "scopes", "customers", "tenant"}
 UNSUPPRESS_FIELDS = {"reason"}
 EXPORT_MEDIA_TYPES = {"json": "application/json", "ndjson": "application/x-ndjson"}
 
@@ -26,10 +26,10 @@ async def create_key(request: Request) -> Response:
     body = await json_object(request)
     unknown = sorted(set(body) - KEY_FIELDS)
     if unknown or not isinstance(body.get("scopes"), list):
-        raise ValidationError("A key needs name and scopes (a list of ingest, query, admin), optionally customers.",
+        raise ValidationError("A key needs name and scopes (a list of ingest, query, admin), optionally customers and tenant.",
                               code="invalid_body")
     data = await in_thread(admin.create_key, runtime_of(request), principal_of(request), body.get("name"),
-                           body["scopes"], customers=body.get("customers"))
+                           body["scopes"], customers=body.get("customers"), tenant=body.get("tenant"))
     return success(data, status=201)
 
 

@@ -49,13 +49,6 @@ def _now() -> datetime:
 
 
 # -- events ----------------------------------------------------------------------------------------
-def _actor_of(record: Any) -> str | None:
-    if isinstance(record, dict):
-        actor = record.get("customer") or record.get("anonymous_customer_id")
-        return actor if isinstance(actor, str) else None
-    return None
-
-
 @audited("log_events")
 def log_events(rt: Runtime, principal: Principal, records: list[Any], *, source: str,
                wait: bool = False) -> dict[str, Any]:
@@ -66,8 +59,7 @@ def log_events(rt: Runtime, principal: Principal, records: list[Any], *, source:
     ``stored``. A scoped key's records for customers outside its scope are rejected (``out_of_scope``)
     and not stored."""
     principal.require("ingest")
-    allowed = principal.customers
-    inside = [i for i, r in enumerate(records) if allowed is None or _actor_of(r) in allowed]
+    inside = [i for i, r in enumerate(records) if principal.may_write(r)]
     queued = rt.queued_ingest and not wait
     report = (rt.log_events([records[i] for i in inside], source=source, wait=wait) if inside
               else LoadReport("", source, results=[]))
@@ -99,9 +91,9 @@ def log_event(rt: Runtime, principal: Principal, event: dict[str, Any], *, wait:
     principal.require("ingest")
     record = {k: v for k, v in event.items() if v is not None}
     record.setdefault("ts", _now().isoformat() + "Z")
-    actor = _actor_of(record)
-    if principal.customers is not None and actor not in principal.customers:
-        raise PermissionDenied(f"Customer '{actor}' is outside this key's row scope.", code="out_of_scope")
+    if not principal.may_write(record):
+        raise PermissionDenied("The event is outside this key's row scope (its customer, or its "
+                               "feature_json.tenant_id for a tenant key).", code="out_of_scope")
     outcome = log_events.__wrapped__(rt, principal, [record], source="mcp", wait=wait)  # type: ignore[attr-defined]
     result = outcome["results"][0]
     if result["status"] == "rejected":

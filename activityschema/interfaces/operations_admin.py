@@ -25,8 +25,7 @@ REASON_MAX_LEN = 500
 def _in_scope(principal: Principal, customer: Any) -> str:
     if not isinstance(customer, str) or not customer.strip() or len(customer) > 255:
         raise ValidationError("A customer id must be 1 to 255 characters.", code="invalid_customer")
-    if principal.customers is not None and customer not in principal.customers:
-        raise PermissionDenied("This key's row scope does not include that customer.", code="out_of_scope")
+    principal.require_customer(customer)
     return customer
 
 
@@ -95,11 +94,13 @@ def list_keys(rt: Runtime, principal: Principal) -> list[dict[str, Any]]:
 
 @audited("create_key")
 def create_key(rt: Runtime, principal: Principal, name: Any, scopes: list[str],
-               customers: list[str] | None = None) -> dict[str, Any]:
+               customers: list[str] | None = None, tenant: str | None = None) -> dict[str, Any]:
     principal.require("admin")
     if principal.customers is not None and (customers is None or not set(customers) <= principal.customers):
         raise PermissionDenied("A key with a row scope can only create keys within that scope.", code="out_of_scope")
-    described, key = access.create_key(rt.store, name, scopes, customers=customers)
+    if principal.tenant is not None and tenant != principal.tenant:
+        raise PermissionDenied("A tenant-scoped key can only create keys for its own tenant.", code="out_of_scope")
+    described, key = access.create_key(rt.store, name, scopes, customers=customers, tenant=tenant)
     return {**described, "key": key}
 
 

@@ -20,6 +20,10 @@ def check_customer_id(customer: object) -> str:
 def ensure_in_scope(scope: Scope, customer: str) -> None:
     """Refuse a customer outside the caller's row scope (checked before any lookup, so it reveals
     nothing about whether that customer exists)."""
+    if scope.tenant is not None:
+        raise PermissionDenied("A tenant-scoped key cannot read or write one customer's memory: a customer id does "
+                               "not say which tenants its events belong to. Use a key scoped to customers.",
+                               code="tenant_scope")
     if scope.actors is not None and customer not in scope.actors:
         raise PermissionDenied(f"Customer '{customer}' is outside this key's row scope.", code="out_of_scope")
 

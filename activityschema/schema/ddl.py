@@ -97,6 +97,12 @@ def feature_tables(attr: str) -> dict[str, str]:
     return found
 
 
+def duckdb_upgrades() -> list[str]:
+    """Idempotent changes to tables of older stores (``DUCKDB_UPGRADES``: a column added later),
+    applied on every writable open after the CREATE statements."""
+    return [sql.strip().rstrip(";") + ";" for sql in feature_tables("DUCKDB_UPGRADES").values()]
+
+
 def duckdb_views() -> list[str]:
     """Views declared by feature modules (``DUCKDB_VIEWS``); they read ``activities``."""
     return [sql.strip().rstrip(";") + ";" for sql in feature_tables("DUCKDB_VIEWS").values()]

@@ -17,7 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from ..errors import StoreError
-from ..schema.ddl import SCHEMA_VERSION, duckdb_ddl, duckdb_views
+from ..schema.ddl import SCHEMA_VERSION, duckdb_ddl, duckdb_upgrades, duckdb_views
 
 T = TypeVar("T")
 Params = Sequence[Any] | dict[str, Any] | None
@@ -53,7 +53,7 @@ class DuckDBStore:
     # -- schema -----------------------------------------------------------------------------
     def _ensure_schema(self) -> None:
         with self.write() as con:
-            for stmt in duckdb_ddl():
+            for stmt in duckdb_ddl() + duckdb_upgrades():
                 con.execute(stmt)
             if self._activities_is_v2(con):  # a v1 stream (before `migrate`) has no feature_json
                 for stmt in duckdb_views():

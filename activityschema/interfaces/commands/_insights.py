@@ -7,6 +7,7 @@ import re
 import warnings
 from datetime import datetime
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import typer
@@ -15,7 +16,7 @@ import yaml
 from ...analytics.common.durations import format_seconds
 from ...charts import write_chart
 from ...errors import ValidationError
-from ._common import console, err_console
+from ._common import console, err_console, print_json
 
 # DuckDB 2 warns once per process about an extra Arrow copy when a cursor result becomes Arrow;
 # harmless for these small results and noise on a terminal.
@@ -92,6 +93,20 @@ def save_charts(svg: str, *, title: str, query_hash: str, svg_path: str | None, 
         if path:
             written = write_chart(path, svg, title=title, query_hash=query_hash)
             err_console.print(f"chart written to [bold]{written}[/bold]")
+
+
+def show(result: Any, as_json: bool, human: Callable[[Any], None], *, chart: str | None = None,
+         title: str = "", svg_path: str | None = None, html_path: str | None = None) -> None:
+    """The one way an analytics command ends: write its chart files if asked, then print the result as
+    JSON (``--json``) or in its human form followed by the provenance line with the query hash."""
+    if chart is not None:
+        save_charts(chart, title=title, query_hash=result.query_hash, svg_path=svg_path, html_path=html_path)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    human(result)
+    collision = getattr(result, "provenance_collision", getattr(result, "collision", False))
+    print_hash(result.template, result.query_hash, collision)
 
 
 def print_hash(template: str, query_hash: str, collision: bool = False) -> None:

@@ -9,7 +9,7 @@ from rich.table import Table
 from ...analytics.funnels import run_funnel, run_funnel_actors
 from ...analytics.funnels.query import FunnelActorsResult, FunnelResult
 from ...charts import funnel_svg
-from ._common import DbOption, JsonOption, console, open_db, print_json, print_table
+from ._common import DbOption, JsonOption, console, open_db, print_table
 from ._insights import (
     FromOption,
     HtmlOption,
@@ -21,9 +21,8 @@ from ._insights import (
     merge,
     parse_step,
     pct,
-    print_hash,
-    save_charts,
     seconds,
+    show,
     when,
 )
 
@@ -104,20 +103,11 @@ def funnel(
                  "limit": limit, **({"breakdown_value": breakdown_value} if breakdown_value else {})}
         with open_db(db) as store:
             listed = run_funnel_actors(store, {**body, "drilldown": drill}, created_by="cli")
-        if as_json:
-            print_json(listed.to_dict())
-        else:
-            _print_actors(listed)
-            print_hash(listed.template, listed.query_hash)
+        show(listed, as_json, _print_actors)
         return
     with open_db(db) as store:
         result = run_funnel(store, body, created_by="cli")
-    save_charts(funnel_svg(result), title="Funnel", query_hash=result.query_hash, svg_path=svg, html_path=html)
-    if as_json:
-        print_json(result.to_dict())
-        return
-    _print_funnel(result)
-    print_hash(result.template, result.query_hash, result.provenance_collision)
+    show(result, as_json, _print_funnel, chart=funnel_svg(result), title="Funnel", svg_path=svg, html_path=html)
 
 
 def register(app: typer.Typer) -> None:

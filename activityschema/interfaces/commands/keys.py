@@ -19,17 +19,19 @@ def create(
     name: str = typer.Option(..., "--name", help="A label for the key (who or what uses it)."),
     scope: list[str] = typer.Option(..., "--scope", help=f"Repeat for each scope: {', '.join(SCOPES)}."),
     customer: list[str] = typer.Option(None, "--customer", help="Limit the key to these customers (repeat)."),
+    tenant: str | None = typer.Option(None, "--tenant", help="Limit the key to events whose feature_json.tenant_id is this."),
     db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Create a key. Its secret is shown once and stored only as a hash."""
     with open_db(db) as store:
-        described, key = create_key(store, name, scope, customers=customer or None)
+        described, key = create_key(store, name, scope, customers=customer or None, tenant=tenant)
     if as_json:
         print_json({**described, "key": key})
         return
     console.print(f"Created key [bold]{described['key_id']}[/bold] ({name}; scopes: {', '.join(described['scopes'])}"
-                  + (f"; customers: {len(described['customers'])}" if described["customers"] else "") + ")")
+                  + (f"; customers: {len(described['customers'])}" if described["customers"] else "")
+                  + (f"; tenant: {tenant}" if tenant else "") + ")")
     console.print(key, markup=False, highlight=False)
     err_console.print("Store it now: it cannot be shown again.")
 
@@ -42,9 +44,9 @@ def list_(db: str | None = DbOption, as_json: bool = JsonOption) -> None:
     if as_json:
         print_json(rows)
         return
-    print_table("API keys", ["key_id", "name", "scopes", "customers", "created_at", "revoked_at"],
+    print_table("API keys", ["key_id", "name", "scopes", "customers", "tenant", "created_at", "revoked_at"],
                 [[r["key_id"], r["name"], ",".join(r["scopes"]), len(r["customers"]) if r["customers"] else "all",
-                  r["created_at"], r["revoked_at"] or ""] for r in rows], max_rows=500)
+                  r["tenant"] or "all", r["created_at"], r["revoked_at"] or ""] for r in rows], max_rows=500)
 
 
 @keys_app.command("revoke")

@@ -7,9 +7,10 @@ import typer
 
 from ...analytics.common.durations import parse_duration
 from ...analytics.paths import run_journey, run_journey_transitions, run_paths, run_paths_actors
-from ...analytics.paths.query import JourneyResult, PathsResult
+from ...analytics.paths.query import JourneyResult, PathsActorsResult, PathsResult
+from ...analytics.runner import QueryResult
 from ...charts import paths_svg
-from ._common import DbOption, JsonOption, console, open_db, print_json, print_table
+from ._common import DbOption, JsonOption, console, open_db, print_table
 from ._insights import (
     FromOption,
     HtmlOption,
@@ -18,9 +19,8 @@ from ._insights import (
     ToOption,
     load_request,
     merge,
-    print_hash,
-    save_charts,
     seconds,
+    show,
     when,
 )
 
@@ -81,22 +81,24 @@ def paths(
         drill = {"path": [a.strip() for a in actors.split(">")], "prefix": prefix, "limit": limit}
         with open_db(db) as store:
             listed = run_paths_actors(store, {**body, "drilldown": drill}, created_by="cli")
-        if as_json:
-            print_json(listed.to_dict())
-            return
-        print_table(f"{listed.total:,} actors on {' → '.join(listed.path)}{' …' if prefix else ''}",
-                    ["actor", "paths", "first at"], [[a.actor, a.paths, when(a.first_at)] for a in listed.actors],
-                    max_rows=len(listed.actors))
-        print_hash(listed.template, listed.query_hash)
+        show(listed, as_json, lambda r: _print_path_actors(r, prefix))
         return
     with open_db(db) as store:
         result = run_paths(store, body, created_by="cli")
-    save_charts(paths_svg(result), title="Paths", query_hash=result.query_hash, svg_path=svg, html_path=html)
-    if as_json:
-        print_json(result.to_dict())
-        return
-    _print_paths(result)
-    print_hash(result.template, result.query_hash, result.provenance_collision)
+    show(result, as_json, _print_paths, chart=paths_svg(result), title="Paths", svg_path=svg, html_path=html)
+
+
+def _print_path_actors(listed: PathsActorsResult, prefix: bool) -> None:
+    print_table(f"{listed.total:,} actors on {' → '.join(listed.path)}{' …' if prefix else ''}",
+                ["actor", "paths", "first at"], [[a.actor, a.paths, when(a.first_at)] for a in listed.actors],
+                max_rows=len(listed.actors))
+
+
+def _print_transitions(result: QueryResult) -> None:
+    rows = result.rows()
+    print_table("Next-activity transitions (the spec's journey query)", ["activity", "next activity", "frequency"],
+                [[r["activity"], r["next_activity"] or "(end)", f"{r['frequency']:,}"] for r in rows],
+                max_rows=len(rows))
 
 
 def _print_journey(result: JourneyResult) -> None:
@@ -126,15 +128,7 @@ def journey(
     """One actor's journey (its timeline), or every actor's next-activity transitions."""
     with open_db(db) as store:
         if actor is None:
-            result = run_journey_transitions(store, limit, created_by="cli")
-            rows = result.rows()
-            if as_json:
-                print_json(result.to_dict())
-                return
-            print_table("Next-activity transitions (the spec's journey query)", ["activity", "next activity", "frequency"],
-                        [[r["activity"], r["next_activity"] or "(end)", f"{r['frequency']:,}"] for r in rows],
-                        max_rows=len(rows))
-            print_hash(result.template, result.query_hash, result.collision)
+            show(run_journey_transitions(store, limit, created_by="cli"), as_json, _print_transitions)
             return
         gap_value = _gap(gap)
         body = merge({"actor": actor, "limit": limit, "latest": latest}, date_from=date_from, date_to=date_to,
@@ -142,11 +136,7 @@ def journey(
         if gap_value == "none":
             body["session_gap"] = None
         timeline = run_journey(store, body, created_by="cli")
-    if as_json:
-        print_json(timeline.to_dict())
-        return
-    _print_journey(timeline)
-    print_hash(timeline.template, timeline.query_hash, timeline.provenance_collision)
+    show(timeline, as_json, _print_journey)
 
 
 def register(app: typer.Typer) -> None:

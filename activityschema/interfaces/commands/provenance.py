@@ -1,4 +1,4 @@
-"""``activityschema provenance HASH`` (the query behind a hash, optionally re-run) and ``templates``."""
+"""``activityschema provenance HASH``: the query behind a hash, optionally re-run."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import typer
 from ...analytics.runner import rerun, unflatten
 from ...errors import NotFoundError
 from ...provenance import chain
-from ...sql.templates import Template, get_template, list_templates
+from ...sql.templates import get_template
 from ._common import DbOption, JsonOption, console, open_db, print_json, print_table
 
 RUNS_SQL = "SELECT count(*), max(run_at) FROM provenance_runs WHERE query_hash = ?"
@@ -57,23 +57,5 @@ def provenance(
                     [list(r.values()) for r in rows], max_rows=limit)
 
 
-def _describe(template: Template) -> dict[str, Any]:
-    schema = template.params.model_json_schema()
-    return {"name": template.name, "description": template.description,
-            "parameters": sorted(schema.get("properties", {})), "required": sorted(schema.get("required", [])),
-            "schema": schema}
-
-
-def templates(as_json: bool = JsonOption) -> None:
-    """List the named SQL templates: every analytic query the engine can run."""
-    described = [_describe(t) for t in list_templates()]
-    if as_json:
-        print_json(described)
-        return
-    print_table("Named SQL templates", ["name", "parameters", "description"],
-                [[d["name"], ", ".join(d["parameters"]), d["description"]] for d in described], max_rows=500)
-
-
 def register(app: typer.Typer) -> None:
     app.command("provenance")(provenance)
-    app.command("templates")(templates)

@@ -8,8 +8,9 @@ import typer
 
 from ...analytics.common.durations import parse_duration
 from ...analytics.recent import run_recent
-from ._common import DbOption, JsonOption, open_db, print_json, print_table
-from ._insights import merge, parse_now, print_hash, when
+from ...analytics.recent.query import RecentResult
+from ._common import DbOption, JsonOption, open_db, print_table
+from ._insights import merge, parse_now, show, when
 
 FEATURE_PREVIEW = 60
 
@@ -28,15 +29,15 @@ def recent(
                  actor=customer, activities=list(activity) if activity else None)
     with open_db(db) as store:
         result = run_recent(store, body, created_by="cli", now=parse_now(now))
-    if as_json:
-        print_json(result.to_dict())
-        return
+    show(result, as_json, lambda r: _print_recent(r, customer))
+
+
+def _print_recent(result: RecentResult, customer: str | None) -> None:
     who = f" of {customer}" if customer else ""
     rows = [[when(e.ts), e.activity, e.customer or e.anonymous_customer_id or "",
              json.dumps(e.feature_json)[:FEATURE_PREVIEW] if e.feature_json else ""] for e in result.events]
     print_table(f"{len(rows):,} most recent events{who} since {when(result.since)} UTC",
                 ["ts", "activity", "actor", "feature_json"], rows, max_rows=len(rows))
-    print_hash(result.template, result.query_hash, result.provenance_collision)
 
 
 def register(app: typer.Typer) -> None:

@@ -7,10 +7,10 @@ from rich import box
 from rich.table import Table
 
 from ...analytics.retention import run_retention, run_retention_actors
-from ...analytics.retention.query import RetentionCell, RetentionResult
+from ...analytics.retention.query import RetentionActorsResult, RetentionCell, RetentionResult
 from ...charts import retention_svg
 from ...errors import ValidationError
-from ._common import DbOption, JsonOption, console, open_db, print_json, print_table
+from ._common import DbOption, JsonOption, console, open_db, print_table
 from ._insights import (
     FromOption,
     HtmlOption,
@@ -20,8 +20,7 @@ from ._insights import (
     load_request,
     merge,
     parse_now,
-    print_hash,
-    save_charts,
+    show,
 )
 
 
@@ -46,6 +45,12 @@ def _print(result: RetentionResult) -> None:
     table.add_row("[bold]average[/bold]", f"{sum(c.size for c in result.cohorts):,}", *[_cell(x) for x in result.average])
     console.print(table)
     console.print(f"[dim]* incomplete at {result.now:%Y-%m-%d %H:%M} UTC (blank: not started)[/dim]")
+
+
+def _print_actors(listed: RetentionActorsResult) -> None:
+    print_table(f"{listed.total:,} actors of cohort {listed.cohort} {listed.status} in interval {listed.interval}",
+                ["actor", "last interval with activity"], [[a.actor, a.last_interval] for a in listed.actors],
+                max_rows=len(listed.actors))
 
 
 def _cell_spec(text: str) -> tuple[str, int]:
@@ -85,22 +90,11 @@ def retention(
         drill = {"cohort": day, "interval": k, "status": "lost" if lost else "retained", "limit": limit}
         with open_db(db) as store:
             listed = run_retention_actors(store, {**body, "drilldown": drill}, created_by="cli", now=at)
-        if as_json:
-            print_json(listed.to_dict())
-            return
-        print_table(f"{listed.total:,} actors of cohort {listed.cohort} {listed.status} in interval {listed.interval}",
-                    ["actor", "last interval with activity"], [[a.actor, a.last_interval] for a in listed.actors],
-                    max_rows=len(listed.actors))
-        print_hash(listed.template, listed.query_hash)
+        show(listed, as_json, _print_actors)
         return
     with open_db(db) as store:
         result = run_retention(store, body, created_by="cli", now=at)
-    save_charts(retention_svg(result), title="Retention", query_hash=result.query_hash, svg_path=svg, html_path=html)
-    if as_json:
-        print_json(result.to_dict())
-        return
-    _print(result)
-    print_hash(result.template, result.query_hash, result.provenance_collision)
+    show(result, as_json, _print, chart=retention_svg(result), title="Retention", svg_path=svg, html_path=html)
 
 
 def register(app: typer.Typer) -> None:

@@ -7,13 +7,14 @@ filtering); every run and every refusal is audited.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import typer
 
 from ...analytics.runner import Scope, rerun, run_template
 from ...errors import ActivitySchemaError, ValidationError
-from ...sql.templates import list_templates
-from ._common import DbOption, JsonOption, console, open_db, print_json, print_table
+from ...sql.templates import Template, list_templates
+from ._common import DbOption, JsonOption, open_db, print_json, print_table
 from ._gov import actor, audit_read
 
 template_app = typer.Typer(help="Named SQL templates: list, run, re-run by hash.", no_args_is_help=True)
@@ -35,15 +36,23 @@ def _params(text: str) -> dict[str, object]:
     return value
 
 
+def _describe(template: Template) -> dict[str, Any]:
+    schema = template.params.model_json_schema()
+    return {"name": template.name, "description": template.description,
+            "parameters": sorted(schema.get("properties", {})), "required": sorted(schema.get("required", [])),
+            "schema": schema}
+
+
 @template_app.command("list")
 def list_(as_json: bool = JsonOption) -> None:
-    """Every registered template and its parameters."""
-    rows = [{"name": t.name, "description": t.description, "params": list(t.params.model_fields)} for t in list_templates()]
+    """Every registered template: its parameters (required ones marked *) and what it answers."""
+    described = [_describe(t) for t in list_templates()]
     if as_json:
-        print_json(rows)
-    else:
-        print_table("Templates", ["name", "parameters", "description"],
-                    [[r["name"], ", ".join(r["params"]), r["description"]] for r in rows], max_rows=500)
+        print_json(described)
+        return
+    print_table("Named SQL templates", ["name", "parameters", "description"],
+                [[d["name"], ", ".join(p + ("*" if p in d["required"] else "") for p in d["parameters"]),
+                  d["description"]] for d in described], max_rows=500)
 
 
 def _run(store, action: str, name: str | None, fn, as_json: bool) -> None:  # type: ignore[no-untyped-def]
@@ -91,3 +100,5 @@ def rerun_(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(template_app, name="template")
+    # ``templates`` is the short spelling of ``template list`` (one implementation, two names).
+    app.command("templates", help="List the named SQL templates (same as `template list`).")(list_)

@@ -9,6 +9,9 @@ CREATE TABLE IF NOT EXISTS api_keys (
     scopes       VARCHAR[] NOT NULL,
     customers    VARCHAR[],
     created_at   TIMESTAMP NOT NULL,
-    revoked_at   TIMESTAMP
+    revoked_at   TIMESTAMP,
+    tenant       VARCHAR
 )""",
 }
+# Stores created before keys could carry a tenant get the column on open (idempotent).
+DUCKDB_UPGRADES = {"api_keys.tenant": "ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS tenant VARCHAR"}
