@@ -116,7 +116,7 @@ class Dialect:
             for numbered in listed:
                 contains = isinstance(numbered.parent, exp.ArrayContains) and numbered.arg_key == "this"
                 target = numbered.parent if contains else numbered
-                rewritten = self.list_rewrite(numbered, target)
+                rewritten = self.list_rewrite(numbered.copy(), target)
                 if rewritten is not None:
                     target.replace(rewritten)
         return self._generate(statements), tuple(names)
