@@ -52,7 +52,7 @@ IDENTITY_SQL = (f"SELECT {IDENTITY_COLUMNS} FROM identity_map "
 CONSENT_EVENTS_SQL = (f"SELECT {ACTIVITY_SELECT} FROM activities WHERE (activity = '{CONSENT_ACTIVITY}' "
                       "AND list_contains($actors, coalesce(customer, anonymous_customer_id))) "
                       "OR list_contains($ids, activity_id)")
-LOCAL_INSERT = "INSERT OR IGNORE INTO {table} ({columns}) VALUES ({marks})"
+LOCAL_INSERT = "INSERT INTO {table} ({columns}) VALUES ({marks})"  # into empty tables: no duplicates
 SUPPRESSION_KEYS_SQL = "SELECT subject_hash, reason FROM suppressions"
 NEW_SUPPRESSIONS_SQL = "SELECT subject_hash, group_hash, kind, reason, created_at, created_by FROM suppressions"
 SECRET_ROWS_SQL = "SELECT name, value, wrapped_by, created_at FROM governance_secrets"
