@@ -145,3 +145,12 @@ def test_the_rendered_snowflake_text_parses_as_snowflake(build, model, raw):
     assert set(names) == set(bind)
     tree = sqlglot.parse_one(text, read="snowflake")
     assert tree is not None and "list_" not in text.lower() and "to_microseconds" not in text.lower()
+
+
+def test_a_path_step_that_is_no_activity_name_matches_nothing():
+    """Path keys join activities with a space; a requested step holding one must not match two steps."""
+    _, bind = path_forms.actors_sql(PathsActorsRequest.model_validate(
+        {"drilldown": {"path": ["a_b c_d"], "prefix": True}}))
+    assert bind["want_key"] is None and bind["want_prefix"] is None
+    _, bind = path_forms.actors_sql(PathsActorsRequest.model_validate({"drilldown": {"path": ["a_b", "c_d"]}}))
+    assert bind["want_key"] == "a_b c_d"
