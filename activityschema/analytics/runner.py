@@ -20,7 +20,16 @@ from sqlglot import exp
 
 from ..errors import PermissionDenied, UnsupportedFeature, ValidationError
 from ..provenance import chain
-from ..sql.templates import PLACEHOLDER_RE, Params, Template, get_template, validate_params
+from ..sql.templates import (
+    PLACEHOLDER_RE,
+    Builder,
+    Params,
+    Template,
+    check_sql_is_parameterized,
+    get_template,
+    load_builtin_templates,
+    validate_params,
+)
 from ..store.backend import tagged
 from ..store.duckdb import DuckDBStore
 
@@ -64,7 +73,8 @@ SCOPED_TABLES: dict[str, str] = {
 UNSCOPED_TABLES = frozenset({"load_batches", "schema_meta", "retention_policies"})
 # Templates whose SQL needs DuckDB constructs with no Snowflake form the dialect layer can write
 # (list lambdas, list slicing and positions, struct arg_max, HUGEINT shifts, generate_subscripts):
-# on another backend they are refused before anything is recorded, never approximated.
+# on a backend without its own builder for them (``register_dialect_build``) they are refused before
+# anything is recorded, never approximated.
 DUCKDB_ONLY_TEMPLATES: dict[str, str] = {
     "funnel": "the funnel analysis (it uses DuckDB list lambdas, struct arg_max and INTERVAL arithmetic)",
     "funnel_actors": "the funnel drill-down (it uses DuckDB list lambdas, struct arg_max and INTERVAL arithmetic)",
@@ -72,6 +82,33 @@ DUCKDB_ONLY_TEMPLATES: dict[str, str] = {
     "paths_actors": "the paths drill-down (it uses DuckDB list literals, slicing and list_position)",
 }
 _TABLE_FUNCTIONS = (exp.GenerateSeries, exp.Unnest, exp.ExplodingGenerateSeries)
+# (template, dialect) -> a builder of the same question in SQL that dialect can run (the DuckDB-only
+# templates above get one each for Snowflake: funnels/portable_sql.py, paths/portable_sql.py). The
+# template's own SQL is still what is hashed and recorded, so a question hashes the same everywhere.
+_DIALECT_BUILDS: dict[tuple[str, str], Builder] = {}
+
+
+def register_dialect_build(template: str, dialect: str, build: Builder) -> Builder:
+    """Give ``template`` its own SQL on ``dialect`` (same parameters, same result columns)."""
+    _DIALECT_BUILDS[(template, dialect)] = build
+    return build
+
+
+def dialect_build(template: str, dialect: str) -> Builder | None:
+    load_builtin_templates()
+    return _DIALECT_BUILDS.get((template, dialect))
+
+
+def render_for(store: Any, template: Template, params: Params) -> tuple[str, dict[str, Any], str, dict[str, Any]]:
+    """(hashed sql, its values, sql to run, its values): the last two differ when the store's dialect
+    has its own builder for the template."""
+    sql, bind = template.render(params)
+    build = dialect_build(template.name, getattr(store, "dialect", "duckdb"))
+    if build is None:
+        return sql, bind, sql, bind
+    run_sql, run_bind = build(params)
+    check_sql_is_parameterized(template.name, run_sql, set(run_bind))
+    return sql, bind, run_sql, run_bind
 
 
 @functools.lru_cache(maxsize=1024)
@@ -106,7 +143,7 @@ def scoped_tables_of(sql: str) -> tuple[str, ...]:
 def check_backend(store: Any, template: Template) -> None:
     """Refuse a template the store's dialect cannot run (see ``DUCKDB_ONLY_TEMPLATES``)."""
     dialect = getattr(store, "dialect", "duckdb")
-    if dialect != "duckdb" and template.name in DUCKDB_ONLY_TEMPLATES:
+    if dialect != "duckdb" and template.name in DUCKDB_ONLY_TEMPLATES and dialect_build(template.name, dialect) is None:
         raise UnsupportedFeature(dialect, DUCKDB_ONLY_TEMPLATES[template.name])
 
 
@@ -192,8 +229,8 @@ def execute(store: DuckDBStore, template: Template, params: Params, *, created_b
     """Render, record provenance and run validated parameters."""
     now = now or _now()
     check_backend(store, template)
-    sql, bind = template.render(params)
-    scoped_sql = apply_scope(sql, scope, bind, base_schema(store))  # before recording: a refused run leaves no trace
+    sql, _, run_sql, bind = render_for(store, template, params)
+    scoped_sql = apply_scope(run_sql, scope, bind, base_schema(store))  # before recording: a refused run leaves no trace
     dumped = params.model_dump(mode="json")
     digest, collided = chain.record(store, template_name=template.name, query_text=sql, params=dumped,
                                     created_by=created_by, now=now)

@@ -4,6 +4,9 @@ Export writes one JSON object per line: ``{"reject_id", "reasons", "record"}`` w
 original payload (parsed when it was JSON, else the raw text under ``"raw"``). Fix ``record`` in any
 editor, then ``resubmit`` the file: records that now pass are merged and their reject is marked
 ``resubmitted``; records that still fail stay open with their new reasons.
+
+Works on both backends: the reason filter has a form per dialect (``HAS_REASON``) and the
+re-submission binds its list of reject ids through the dialect layer.
 """
 
 from __future__ import annotations
@@ -20,15 +23,49 @@ from .merge import LoadReport
 
 LIST_SQL = """
 SELECT reject_id, received_at, source, reason_codes, activity_id, left(payload, 200) AS payload
-FROM rejected_activities
-WHERE status = ? AND (? IS NULL OR list_contains(reason_codes, ?))
+FROM rejected_activities r
+WHERE status = ? AND (? IS NULL OR @HAS_REASON@)
 ORDER BY received_at DESC, reject_id
 LIMIT ?
 """
+EXPORT_SQL = """
+SELECT reject_id, payload, CAST(reasons AS VARCHAR)
+FROM rejected_activities r
+WHERE status = 'open' AND (? IS NULL OR @HAS_REASON@)
+ORDER BY received_at, reject_id
+"""
+# "reason_codes holds ?", per backend: Snowflake has no list_contains, and the emulator has no
+# ARRAY_CONTAINS, so the warehouse form flattens the array (valid Snowflake SQL, runs on both).
+HAS_REASON: dict[str, str] = {
+    "duckdb": "list_contains(reason_codes, ?)",
+    "snowflake": "EXISTS (SELECT 1 FROM TABLE(FLATTEN(INPUT => r.reason_codes)) f WHERE CAST(f.value AS VARCHAR) = ?)",
+}
+RESOLVE_SQL = ("UPDATE rejected_activities SET status = 'resubmitted', resolved_at = CAST(current_timestamp AS TIMESTAMP) "
+               "WHERE list_contains($ids, reject_id)")
+
+
+def _rows(store: DuckDBStore, sql: str, params: list[Any]) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Run a rejects query written with ``@HAS_REASON@`` on the store's backend."""
+    dialect = getattr(store, "dialect", "duckdb")
+    text = sql.replace("@HAS_REASON@", HAS_REASON.get(dialect, HAS_REASON["snowflake"]))
+    if dialect == "duckdb":
+        rows = store.fetch_dicts(text, params)
+    else:  # native Snowflake SQL: reasons arrive as VARIANT text, reason codes as an ARRAY (or its JSON)
+        rows = store.fetch_dicts(text.replace("CAST(reasons AS VARCHAR)", "reasons"), params, native=True)
+    names = list(rows[0]) if rows else []
+    return names, [tuple(r.values()) for r in rows]
+
+
+def _codes(value: Any) -> list[str]:
+    return list(json.loads(value) if isinstance(value, str) else value or [])
 
 
 def list_rejects(store: DuckDBStore, *, status: str = "open", reason: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-    return store.fetch_dicts(LIST_SQL, [status, reason, reason, limit])
+    names, rows = _rows(store, LIST_SQL, [status, reason, reason, limit])
+    out = [dict(zip(names, row, strict=True)) for row in rows]
+    for row in out:
+        row["reason_codes"] = _codes(row["reason_codes"])
+    return out
 
 
 def _export_line(reject_id: str, payload: str, reasons: str) -> str:
@@ -40,11 +77,7 @@ def _export_line(reject_id: str, payload: str, reasons: str) -> str:
 
 
 def export_rejects(store: DuckDBStore, path: str | Path, *, reason: str | None = None) -> int:
-    rows = store.fetchall(
-        "SELECT reject_id, payload, CAST(reasons AS VARCHAR) FROM rejected_activities "
-        "WHERE status = 'open' AND (? IS NULL OR list_contains(reason_codes, ?)) ORDER BY received_at, reject_id",
-        [reason, reason],
-    )
+    _, rows = _rows(store, EXPORT_SQL, [reason, reason])
     with open(path, "w", encoding="utf-8") as out:
         for reject_id, payload, reasons in rows:
             out.write(_export_line(reject_id, payload, reasons) + "\n")
@@ -70,8 +103,5 @@ def resubmit_rejects(store: DuckDBStore, path: str | Path) -> LoadReport:
     report = ingest_records(store, [record for _, record in items], source="resubmit", per_record=True)
     passed = [rid for (rid, _), res in zip(items, report.results or [], strict=True) if res["status"] != "rejected"]
     if passed:
-        store.execute(
-            "UPDATE rejected_activities SET status = 'resubmitted', resolved_at = current_timestamp::TIMESTAMP "
-            "WHERE list_contains(?, reject_id)", [passed],
-        )
+        store.execute(RESOLVE_SQL, {"ids": passed})
     return report

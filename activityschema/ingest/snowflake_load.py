@@ -33,6 +33,7 @@ from ..errors import IngestError
 from ..schema.columns import MAX_FUTURE_HOURS_DEFAULT
 from ..schema.ddl import duckdb_ddl
 from ..store.snowflake import SnowflakeSession, SnowflakeStore
+from . import snowflake_governance as governance
 from . import snowflake_sql as Q
 from .merge import CONTENT_HASH_SQL, LoadReport
 from .sources import stage_file, stage_payloads
@@ -60,25 +61,27 @@ REFUSED_LOCAL_SQL = "SELECT _seq, activity_id, reasons FROM _checked WHERE len(r
 REASON_COUNTS_SQL = "SELECT r.code, count(*) FROM (SELECT unnest(reasons) AS r FROM _checked) GROUP BY 1"
 
 
-def _validated(stage: Any, *, now: datetime, derive_ids: bool, max_future_hours: float) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB holding ``_checked``: the validator's output for the staged records."""
+def _validated(store: SnowflakeStore, stage: Any, *, now: datetime, derive_ids: bool,
+               max_future_hours: float) -> tuple[duckdb.DuckDBPyConnection, governance.Pulled]:
+    """An in-memory DuckDB holding ``_checked``: the validator's output for the staged records,
+    after the ingest checks ran against the warehouse's governance state (``snowflake_governance``)."""
     from .importer import _ts_literal, ingest_checks
 
     con = duckdb.connect()
     try:
-        # The engine's tables, empty, so ingest checks find their registries. Governance and schema
-        # checks therefore see nothing configured on Snowflake: see docs/snowflake.md.
+        # The engine's tables, so ingest checks find their registries; filled from the warehouse.
         for ddl in duckdb_ddl():
             con.execute(ddl)
         stage(con)
         validate_table(con, "_raw", "_checked", now_sql=_ts_literal(now),
                        max_future_hours=max_future_hours, derive_ids=derive_ids)
+        pulled = governance.pull(store, con)
         for check in ingest_checks():
             check(con, "_checked", "_raw")
     except BaseException:
         con.close()
         raise
-    return con
+    return con, pulled
 
 
 def _upload(session: SnowflakeSession, local: duckdb.DuckDBPyConnection) -> int:
@@ -155,13 +158,17 @@ def load_validated(
     source: str,
     now: datetime,
     per_record: bool = False,
+    pulled: governance.Pulled | None = None,
 ) -> LoadReport:
-    """Send the validator's ``_checked`` table of ``local`` to Snowflake and merge it."""
+    """Send the validator's ``_checked`` table of ``local`` to Snowflake and merge it; ``pulled``
+    (from ``_validated``) says which governance changes of the checks to write back."""
     report = LoadReport(batch_id=str(uuid.uuid4()), source=source)
     store.ensure_session_objects(SESSION_KEY, Q.WORK_TABLES)
     with store.session() as session:
         _upload(session, local)
         with session.transaction():
+            if pulled is not None:
+                governance.push(session, local, pulled)
             _merge(session, now)
             _report(session, local, report, per_record)
             if report.rejected:
@@ -186,10 +193,10 @@ def ingest_records_snowflake(
 
     payloads = [to_payload(r) for r in records]
     now = now or utc_now()
-    local = _validated(lambda con: stage_payloads(con, payloads, "_raw"), now=now, derive_ids=False,
-                       max_future_hours=max_future_hours)
+    local, pulled = _validated(store, lambda con: stage_payloads(con, payloads, "_raw"), now=now, derive_ids=False,
+                               max_future_hours=max_future_hours)
     try:
-        return load_validated(store, local, source=source, now=now, per_record=per_record)
+        return load_validated(store, local, source=source, now=now, per_record=per_record, pulled=pulled)
     finally:
         local.close()
 
@@ -210,11 +217,11 @@ def import_file_snowflake(
     now = now or utc_now()
     if progress:
         progress("reading")
-    local = _validated(lambda con: stage_file(con, str(path), "_raw", fmt), now=now,
-                       derive_ids=derive_ids, max_future_hours=max_future_hours)
+    local, pulled = _validated(store, lambda con: stage_file(con, str(path), "_raw", fmt), now=now,
+                               derive_ids=derive_ids, max_future_hours=max_future_hours)
     try:
         if progress:
             progress("merging")
-        return load_validated(store, local, source=f"file:{Path(path).name}", now=now)
+        return load_validated(store, local, source=f"file:{Path(path).name}", now=now, pulled=pulled)
     finally:
         local.close()

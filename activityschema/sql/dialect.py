@@ -99,6 +99,10 @@ class Dialect:
         statements = self._parse(sql, read)
         names: list[str] = []
         for statement in statements:
+            # Number every placeholder first, then rewrite the uses of list parameters: a rewrite
+            # copies the expression around the list (``list_contains($list, f(x, $p))``), and a
+            # placeholder inside that copy must already carry its number.
+            listed: list[exp.Placeholder] = []
             for node in list(statement.find_all(exp.Placeholder, bfs=False)):
                 if not node.name or node.name == "?":
                     raise QueryError("Use either named ($name) or positional (?) parameters, not both.",
@@ -106,13 +110,15 @@ class Dialect:
                 if node.name not in names:
                     names.append(node.name)
                 numbered = exp.Placeholder(this=str(names.index(node.name) + 1))
-                contains = isinstance(node.parent, exp.ArrayContains) and node.arg_key == "this"
-                target = node.parent if contains else node
-                rewritten = self.list_rewrite(numbered, target) if node.name in lists else None
+                node.replace(numbered)
+                if node.name in lists:
+                    listed.append(numbered)
+            for numbered in listed:
+                contains = isinstance(numbered.parent, exp.ArrayContains) and numbered.arg_key == "this"
+                target = numbered.parent if contains else numbered
+                rewritten = self.list_rewrite(numbered.copy(), target)
                 if rewritten is not None:
                     target.replace(rewritten)
-                else:
-                    node.replace(numbered)
         return self._generate(statements), tuple(names)
 
     def _rewrite(self, node: exp.Expr) -> exp.Expr:

@@ -12,6 +12,12 @@ sqlglot transpiles most of the portable SQL. The rewrites below cover what it ge
   ``x IN (SELECT CAST(value AS VARCHAR) FROM TABLE(FLATTEN(INPUT => PARSE_JSON(:n))))`` (a bound
   list is compared as text: the engine binds lists of names and ids), any other use ``PARSE_JSON(:n)``.
 - ``epoch_us(ts)`` becomes ``DATE_PART(EPOCH_MICROSECOND, ts)``.
+- ``ts + to_microseconds(n)`` / ``ts - to_microseconds(n)`` become ``DATEADD(MICROSECOND, ±n, ts)``;
+  ``to_microseconds`` anywhere else (a window frame offset) is unsupported.
+- ``TRY_CAST(x AS …)``: Snowflake's TRY_CAST takes text only, and sqlglot turns it into a plain
+  (failing) CAST when it cannot tell ``x`` is text; ``x`` is cast to VARCHAR first.
+- ``CAST('infinity' AS TIMESTAMP)``: Snowflake has no infinite timestamp; the latest one it has
+  (``9999-12-31 23:59:59.999999``) stands in, which compares the same against any stored time.
 - ``time_bucket`` has no exact Snowflake form with DuckDB's origin: unsupported (use date_trunc).
 - ``INSERT … ON CONFLICT`` and ``INSERT OR REPLACE`` do not exist in Snowflake: unsupported (sqlglot
   would pass them through unchanged); write a MERGE.
@@ -93,11 +99,52 @@ def list_parameter(placeholder: exp.Placeholder, node: exp.Expr) -> exp.Expr:
 
 def epoch_us(node: exp.Expr) -> exp.Expr:
     """DuckDB ``epoch_us(ts)`` (microseconds since the epoch) as Snowflake's DATE_PART."""
+    if node.name.lower() == "to_microseconds":
+        raise UnsupportedFeature(NAME, "to_microseconds() other than `timestamp ± to_microseconds(n)`")
     if node.name.lower() != "epoch_us":
         return node
     if len(node.expressions) != 1:
         raise UnsupportedFeature(NAME, "epoch_us() with other than one argument")
     return exp.Anonymous(this="DATE_PART", expressions=[exp.var("EPOCH_MICROSECOND"), node.expressions[0].copy()])
+
+
+def _is_to_microseconds(node: exp.Expr | None) -> bool:
+    return isinstance(node, exp.Anonymous) and node.name.lower() == "to_microseconds" and len(node.expressions) == 1
+
+
+def interval_add(node: exp.Expr) -> exp.Expr:
+    """``ts ± to_microseconds(n)`` (DuckDB) as ``DATEADD(MICROSECOND, ±n, ts)``."""
+    left, right = node.this, node.expression
+    if isinstance(node, exp.Add) and _is_to_microseconds(left) and not _is_to_microseconds(right):
+        left, right = right, left
+    if not _is_to_microseconds(right):
+        return node
+    amount = right.expressions[0].copy()
+    if isinstance(node, exp.Sub):
+        amount = exp.Neg(this=exp.Paren(this=amount))
+    return exp.DateAdd(this=left.copy(), expression=amount, unit=exp.var("MICROSECOND"))
+
+
+def try_cast_text(node: exp.Expr) -> exp.Expr:
+    """Snowflake's TRY_CAST takes only text: cast the operand to VARCHAR first (sqlglot would
+    otherwise write a plain CAST, which fails on bad values instead of giving NULL)."""
+    inner = node.this
+    if isinstance(inner, exp.Cast) and inner.to.is_type(*exp.DataType.TEXT_TYPES):
+        return node
+    node.set("this", exp.Cast(this=inner.copy(), to=exp.DataType.build("VARCHAR")))
+    return node
+
+
+LATEST_TIMESTAMP = "9999-12-31 23:59:59.999999"
+
+
+def finite_timestamp(node: exp.Expr) -> exp.Expr:
+    """``CAST('infinity' AS TIMESTAMP)`` as the latest timestamp Snowflake has."""
+    literal = node.this
+    if (isinstance(literal, exp.Literal) and literal.is_string and literal.this.lower() == "infinity"
+            and node.to.is_type(*exp.DataType.TEMPORAL_TYPES)):
+        node.set("this", exp.Literal.string(LATEST_TIMESTAMP))
+    return node
 
 
 def no_time_bucket(node: exp.Expr) -> exp.Expr:
@@ -128,8 +175,12 @@ class SnowflakeDialect(Dialect):
         exp.DateBin: no_time_bucket,
         exp.Insert: insert_without_upsert,
         exp.Anonymous: epoch_us,
+        exp.Add: interval_add,
+        exp.Sub: interval_add,
+        exp.TryCast: try_cast_text,
+        exp.Cast: finite_timestamp,
     }
-    PASSTHROUGH_FUNCTIONS = frozenset({"regexp_instr", "epoch_us", "parse_json", "date_part"})
+    PASSTHROUGH_FUNCTIONS = frozenset({"regexp_instr", "epoch_us", "parse_json", "date_part", "to_microseconds"})
 
     def list_rewrite(self, placeholder: exp.Placeholder, node: exp.Expr) -> exp.Expr | None:
         return list_parameter(placeholder, node)

@@ -68,3 +68,27 @@ def test_cli_runs_on_snowflake_when_the_backend_setting_says_so(snowflake_env, t
     with opened(env=snowflake_env, read_only=True) as store:
         assert store.fetchone("SELECT count(*), count(DISTINCT customer) FROM activities") == (3, 1)
         assert store.fetchone("SELECT count(*) FROM rejected_activities")[0] == 1
+
+
+def test_rejects_commands_run_on_snowflake(snowflake_env, tmp_path):
+    env = {**snowflake_env, "ACTIVITYSCHEMA_SNOWFLAKE_DATABASE": "REJECTSTEST"}
+    from activityschema.ingest.importer import ingest_records
+    from activityschema.ingest.rejects import list_rejects
+    from activityschema.store.backend import opened
+
+    bad = {"activity": "visited_page", "ts": "not a time", "customer": "c9", "activity_id": "00000000-0000-4000-8000-00000000000a"}
+    with opened(env=env) as store:
+        ingest_records(store, [event("visited_page", "2026-01-01T00:00:00Z", "c1", 1), bad], now=NOW)
+    listed = run(env, "rejects", "list", "--reason", "invalid_ts", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [r["reason_codes"] for r in json.loads(listed.stdout)] == [["invalid_ts"]]
+    export = tmp_path / "rejects.ndjson"
+    assert run(env, "rejects", "export", str(export)).returncode == 0
+    line = json.loads(export.read_text())
+    line["record"]["ts"] = "2026-01-02T00:00:00Z"
+    export.write_text(json.dumps(line) + "\n")
+    resubmitted = run(env, "rejects", "resubmit", str(export), "--json")
+    assert resubmitted.returncode == 0, resubmitted.stderr
+    assert json.loads(resubmitted.stdout)["accepted"] == 1
+    with opened(env=env, read_only=True) as store:
+        assert list_rejects(store) == [] and len(list_rejects(store, status="resubmitted")) == 1

@@ -82,3 +82,28 @@ def test_list_parameter_elsewhere_is_parsed_json_and_scalars_stay():
 def test_epoch_us_becomes_date_part():
     assert transpile("SELECT epoch_us(ts) - epoch_us(prev_ts) FROM t", to="snowflake") == (
         "SELECT DATE_PART(EPOCH_MICROSECOND, ts) - DATE_PART(EPOCH_MICROSECOND, prev_ts) FROM t")
+
+
+def test_a_placeholder_inside_a_list_membership_is_numbered_too():
+    text, names = get_dialect("snowflake").transpile_named(
+        "SELECT 1 FROM t WHERE a = $a AND list_contains($vals, json_extract_string(f, $path)) AND b >= $b",
+        lists=frozenset({"vals"}))
+    assert names == ("a", "vals", "path", "b")
+    assert ":path" not in text and "JSON_EXTRACT_PATH_TEXT(f, :3) IN" in text and "b >= :4" in text
+
+
+def test_timestamp_plus_to_microseconds_becomes_dateadd():
+    assert transpile("SELECT ts + to_microseconds(5), ts - to_microseconds(n + 1), to_microseconds(2) + ts FROM t",
+                     to="snowflake") == ("SELECT DATEADD(MICROSECOND, 5, ts), DATEADD(MICROSECOND, -(n + 1), ts), "
+                                         "DATEADD(MICROSECOND, 2, ts) FROM t")
+    with pytest.raises(UnsupportedFeature, match="to_microseconds"):
+        transpile("SELECT min(ts) OVER (ORDER BY ts RANGE BETWEEN CURRENT ROW AND to_microseconds(5) FOLLOWING) "
+                  "FROM t", to="snowflake")
+
+
+def test_try_cast_stays_a_try_cast_of_text_and_infinity_is_finite():
+    assert transpile("SELECT TRY_CAST(json_extract_string(f, '$.a') AS DOUBLE), TRY_CAST(customer AS DOUBLE) FROM t",
+                     to="snowflake") == ("SELECT TRY_CAST(CAST(JSON_EXTRACT_PATH_TEXT(f, 'a') AS VARCHAR) AS DOUBLE), "
+                                         "TRY_CAST(CAST(customer AS VARCHAR) AS DOUBLE) FROM t")
+    assert transpile("SELECT CAST('infinity' AS TIMESTAMP)", to="snowflake") == (
+        "SELECT CAST('9999-12-31 23:59:59.999999' AS TIMESTAMPNTZ)")

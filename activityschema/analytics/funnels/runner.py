@@ -6,6 +6,7 @@ Templates: ``funnel`` (the full funnel of SEMANTICS §5), ``funnel_actors`` (dri
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -204,5 +205,7 @@ def shape_funnel(req: FunnelRequest, result: QueryResult) -> FunnelResult:
     breakdown = [BreakdownResult(value=r["bucket"], is_other=bool(r["is_other"]), steps=_steps(req, r))
                  for r in rows if not r["is_total"]]
     ttc = rows[0]["ttc"] if rows else None
+    if isinstance(ttc, str):  # an OBJECT from Snowflake arrives as JSON text (portable_sql.py)
+        ttc = json.loads(ttc)
     return FunnelResult(**provenance_fields(result), request=_public(req), order=req.order,
                         steps=_steps(req, total), breakdown=breakdown, time_to_convert=_time_to_convert(req, ttc))

@@ -140,13 +140,18 @@ def run_journey_transitions(store: DuckDBStore, limit: int = TRANSITIONS_LIMIT_D
     return execute(store, TRANSITIONS_TEMPLATE, params, scope=scope, created_by=created_by, now=now)
 
 
+def _as_list(value: Any) -> list[str]:
+    """A path: a list, or JSON text when an ARRAY arrives from Snowflake (portable_sql.py)."""
+    return list(json.loads(value) if isinstance(value, str) else value)
+
+
 def shape_paths(req: PathsRequest, result: QueryResult) -> PathsResult:
     rows = result.rows()
     total = next((r for r in rows if r["kind"] == "total"), {"n": 0, "actors": 0})
     edges = [Edge(step=int(r["step"]), source=r["source"], target=r["target"], count=int(r["n"]),
                   median_seconds=_seconds(r["median_us"])) for r in rows if r["kind"] == "edge"]
     edges.sort(key=lambda e: (e.step, -e.count, e.source, e.target))
-    paths = [PathRow(path=list(r["path"]), count=int(r["n"]), actors=int(r["actors"]),
+    paths = [PathRow(path=_as_list(r["path"]), count=int(r["n"]), actors=int(r["actors"]),
                      median_seconds=_seconds(r["median_us"])) for r in rows if r["kind"] == "path"]
     paths.sort(key=lambda p: (-p.count, p.path))
     return PathsResult(**provenance_fields(result), request=req.model_dump(mode="json"),
