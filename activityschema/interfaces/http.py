@@ -75,7 +75,9 @@ class AuthMiddleware:
             if scope["path"] not in PUBLIC_PATHS:
                 headers = dict(scope.get("headers") or [])
                 header = headers.get(b"authorization", b"").decode("latin-1")
-                principal = await in_thread(self.rt.keys.authenticate, bearer_token(header))
+                token = bearer_token(header)
+                # A key verified moments ago needs no store read, so no worker thread either.
+                principal = self.rt.keys.cached(token) or await in_thread(self.rt.keys.authenticate, token)
                 scope.setdefault("state", {})[PRINCIPAL_STATE_KEY] = principal
             await self.app(scope, receive, send_and_record)
         except ActivitySchemaError as exc:

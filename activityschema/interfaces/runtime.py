@@ -112,12 +112,11 @@ class Runtime:
 
         report = queue_records(self.spooler, records, source=source,
                                reject=lambda bad: self.committer.submit(bad, source=source))
+        actors = {actor_of(records[r["index"]]) for r in report.results or () if r["status"] == "accepted"}
+        actors.discard(None)
         now = time.monotonic()
         with self._queued_lock:
-            for result in report.results or ():
-                actor = actor_of(records[result["index"]]) if result["status"] == "accepted" else None
-                if actor is not None:
-                    self._queued[actor] = now
+            self._queued.update(dict.fromkeys(actors, now))
         return report
 
     def await_queued(self, actor: str, timeout: float = QUEUED_READ_WAIT_SECONDS) -> None:
