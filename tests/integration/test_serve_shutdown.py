@@ -110,3 +110,32 @@ def test_sigterm_finishes_requests_drains_the_loader_and_closes_the_store(tmp_pa
     assert backlog(Spool(default_spool_dir(db))).pending_bytes == 0
     assert not has_pending(db)  # the audit journal went into the chain
     assert audited >= len(statuses)
+
+
+def test_sigterm_stops_the_stdio_mcp_server_after_draining_its_loader(tmp_path):
+    from activityschema.ingest.logger import ActivityLogger
+    from activityschema.ingest.spool_view import loader_pid
+
+    db = str(tmp_path / "mcp.duckdb")
+    DuckDBStore(db).close()
+    proc = subprocess.Popen([*CLI, "mcp", "--db", db, "--log-level", "WARNING"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while loader_pid(default_spool_dir(db)) != proc.pid:  # the server's loader holds the spool
+            assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read() if proc.poll() else ""
+            time.sleep(0.05)
+        ids = [str(uuid.uuid4()) for _ in range(300)]
+        with ActivityLogger(db=db) as logger:  # acknowledged: durable on the spool
+            logger.log_many([{"activity_id": i, "activity": "visited_page", "ts": "2026-01-02T03:04:05Z",
+                              "customer": "c1"} for i in ids])
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    with DuckDBStore(db, read_only=True) as store:
+        stored = {r[0] for r in store.fetchall("SELECT CAST(activity_id AS VARCHAR) FROM activities")}
+    assert set(ids) <= stored
+    assert backlog(Spool(default_spool_dir(db))).pending_bytes == 0
