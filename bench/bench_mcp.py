@@ -13,13 +13,16 @@ store with N customers. To show where the time goes, the same calls are measured
    (the floor: client SDK, stdio, the server's dispatch and validation, no tool body, no audit),
    ``resources/list``, ``get_context``, ``log_event``.
 
-Usage: python bench/bench_mcp.py [CUSTOMERS] [CALLS]   (defaults 100_000 and 2_000)
+Usage: python bench/bench_mcp.py [CUSTOMERS] [CALLS] [STORE]   (defaults 100_000 and 2_000)
+STORE: a store built by an earlier run to copy instead of building one (built and kept there when it
+does not exist yet), so before/after runs measure the same data without rebuilding it.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -39,7 +42,7 @@ from activityschema.interfaces.runtime import Runtime
 CUSTOMERS_DEFAULT = 100_000
 CALLS_DEFAULT = 2_000
 LOG_EVENT_CALLS_MAX = 300
-LAYER_CALLS_MAX = 1_000
+LAYER_CALLS_MAX = 500
 SYNC_SAMPLES = 300
 GOAL_MS = 5.0
 
@@ -163,9 +166,16 @@ def main(argv: list[str]) -> int:
     rng = random.Random(3)
     picks = [customer(rng.randrange(customers)) for _ in range(calls)]
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    template = argv[3] if len(argv) > 3 else None
     with tempfile.TemporaryDirectory() as tmp:
         db = os.path.join(tmp, "bench.duckdb")
-        build_store(db, customers).close()  # the server process must own the file
+        if template and os.path.exists(template):
+            shutil.copy(template, db)
+            print(f"store: copied from {template} ({customers:,} customers)")
+        else:
+            build_store(db, customers).close()  # the server process must own the file
+            if template:
+                shutil.copy(db, template)
         disk = disk_floor(tmp)
         in_process(db, picks)
         stdio = anyio.run(over_stdio, db, picks)
