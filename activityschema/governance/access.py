@@ -195,12 +195,20 @@ class KeyRing:
         self._cache: dict[str, tuple[float, Principal]] = {}
         self._lock = threading.Lock()
 
-    def authenticate(self, key: str | None) -> Principal:
+    def cached(self, key: str | None) -> Principal | None:
+        """The principal of a key verified less than ``ttl`` ago, without touching the store (or None)."""
         digest = _digest(key) if key else ""
         with self._lock:
             hit = self._cache.get(digest)
         if hit is not None and time.monotonic() - hit[0] < self.ttl:
             return hit[1]
+        return None
+
+    def authenticate(self, key: str | None) -> Principal:
+        hit = self.cached(key)
+        if hit is not None:
+            return hit
+        digest = _digest(key) if key else ""
         principal = authenticate(self.store, key)
         with self._lock:
             self._cache[digest] = (time.monotonic(), principal)

@@ -96,12 +96,21 @@ def append_entry(con: duckdb.DuckDBPyConnection, actor: str, action: str, *, tem
                  details: dict[str, Any] | None = None, now: datetime | None = None) -> int:
     """Append one entry inside the caller's write transaction; returns its sequence number."""
     secret = keys.hash_secret(con)
+    subject_hash = keys.token(secret, subject) if subject is not None else None
+    return append_scrubbed(con, actor, action, template=template, query_hash=query_hash, row_count=row_count,
+                           subject_hash=subject_hash, detail_text=scrub_details(secret, details), now=now,
+                           secret=secret)
+
+
+def append_scrubbed(con: duckdb.DuckDBPyConnection, actor: str, action: str, *, template: str | None,
+                    query_hash: str | None, row_count: int | None, subject_hash: str | None,
+                    detail_text: str | None, now: datetime | None = None, secret: bytes | None = None) -> int:
+    """``append_entry`` for an entry whose subject and details are already keyed-hashed (the journal's)."""
+    secret = secret if secret is not None else keys.hash_secret(con)
     at = (now or _now()).replace(tzinfo=None)
     head_row = con.execute(HEAD_READ_SQL, [HEAD_ID]).fetchone()
     last = head_row or con.execute(LAST_SQL).fetchone()  # no head yet: the first entry (or a damaged log)
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-    subject_hash = keys.token(secret, subject) if subject is not None else None
-    detail_text = scrub_details(secret, details)
     entry = canonical(seq, at, actor, action, template, query_hash, row_count, subject_hash, detail_text)
     digest = chain_hash(prev, entry)
     con.execute(INSERT_SQL, [seq, at, actor, action, template, query_hash, row_count, subject_hash, detail_text, prev, digest])

@@ -33,7 +33,22 @@ _SAFE_LINE_CHARS = C.FEATURE_JSON_MAX_BYTES // 4
 _ACTIVITY_CACHE_MAX = 4096
 _ID_POOL_SIZE = 1024
 
-_dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+def _no_default(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# The json module's C encoder, built once: ``JSONEncoder.encode`` builds it again on every call, which
+# costs about as much as encoding a small feature object. Same options, so the same text; no
+# circular-reference markers (a cyclic object ends in RecursionError and takes the slow path).
+_C_ENCODER = getattr(json.encoder, "c_make_encoder", None)
+if _C_ENCODER is not None:
+    _encode_compact = _C_ENCODER(None, _no_default, json.encoder.encode_basestring,  # type: ignore[attr-defined]
+                                 None, ":", ",", False, False, False)
+
+    def _dumps(value: Any) -> str:
+        return "".join(_encode_compact(value, 0))
+else:  # pragma: no cover - CPython always has the C encoder
+    _dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 _string: Any = json.encoder.encode_basestring  # type: ignore[attr-defined]
 _activities_ok: set[str] = set()
 _id_pool: list[str] = []
@@ -167,7 +182,7 @@ def fast_line(rec: Any, limit: datetime) -> bytes | None:
             return None
         return _line(aid, parsed[1], rec["activity"], rec.get("customer"),
                      rec.get("anonymous_customer_id"), features_text, revenue, link)
-    except (TypeError, ValueError, OverflowError):  # NaN, infinity, unserializable, lone surrogates
+    except (TypeError, ValueError, OverflowError, RecursionError):  # NaN, infinity, unserializable, cycles
         return None
 
 

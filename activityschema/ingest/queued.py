@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..errors import ValidationError
+from ..schema.jsonable import jsonable
 from .logger import ActivityLogger
 from .merge import LoadReport
 
@@ -67,7 +68,7 @@ def queue_records(logger: ActivityLogger, records: Sequence[Any], *, source: str
         merged = reject([records[i] for i in invalid])
         report.batch_id = merged.batch_id
         for i, result in zip(invalid, merged.results or [], strict=True):
-            results[i] = {**result, "index": i}
+            results[i] = jsonable({**result, "index": i})  # store values (UUIDs) as JSON text
     report.results = [r for r in results if r is not None]
     statuses = Counter(r["status"] for r in report.results)
     report.accepted, report.duplicate, report.rejected = statuses["accepted"], statuses["duplicate"], statuses["rejected"]

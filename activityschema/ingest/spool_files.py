@@ -109,17 +109,20 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Replace ``path`` so a crash leaves the old or the new content, never a mix."""
+def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Replace ``path`` so a process crash leaves the old or the new content, never a mix; with
+    ``durable`` (fsync of the file and the directory) a power failure too."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         write_all(fd, data)
-        os.fsync(fd)
+        if durable:
+            os.fsync(fd)
     finally:
         os.close(fd)
     os.replace(tmp, path)
-    sync_dir(path.parent)
+    if durable:
+        sync_dir(path.parent)
 
 
 def last_newline_end(fd: int, start: int, end: int, chunk: int = 1 << 16) -> int:

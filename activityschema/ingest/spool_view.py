@@ -65,9 +65,15 @@ def read_offsets(directory: Path) -> dict[str, int]:
 
 
 def write_offsets(directory: Path, offsets: dict[str, int]) -> None:
-    """Durably replace the offsets file (temp + fsync + rename + directory fsync)."""
+    """Replace the offsets file atomically (temp + rename), without fsync.
+
+    The store's ``spool_progress``, committed (and synced) before this file is written, is the truth:
+    the loader starts from the larger of the two, so after a power failure a stale, empty or unreadable
+    file (``read_offsets`` answers ``{}``) only makes ``spool status`` show more pending until the
+    loader runs. Skipping the two syncs per loaded batch keeps them off the disk queue that writers'
+    durable appends (``log()``, the servers' answers) wait in."""
     body = {"segments": offsets, "updated_at_ns": time.time_ns()}
-    atomic_write(directory / OFFSETS_FILE, json.dumps(body, sort_keys=True).encode())
+    atomic_write(directory / OFFSETS_FILE, json.dumps(body, sort_keys=True).encode(), durable=False)
 
 
 def marker_time_ns(directory: Path, segment: str, offset: int) -> int | None:

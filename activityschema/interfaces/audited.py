@@ -30,11 +30,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 def actor_of(principal: Principal) -> str:
     """``key:<name> [<key id>]`` for an API key; ``local:<login>`` for the local stdio user."""
     if principal is LOCAL_ADMIN or principal.key_id == LOCAL_ADMIN.key_id:
-        try:
-            return LOCAL_ACTOR_PREFIX + getpass.getuser()
-        except (KeyError, OSError):
-            return LOCAL_ACTOR_PREFIX + "unknown"
+        return _local_actor()
     return KEY_ACTOR_PREFIX + principal.label
+
+
+@functools.cache
+def _local_actor() -> str:
+    """The login is looked up once per process (it reads the password database)."""
+    try:
+        return LOCAL_ACTOR_PREFIX + getpass.getuser()
+    except (KeyError, OSError):
+        return LOCAL_ACTOR_PREFIX + "unknown"
 
 
 def _row_count(data: Any) -> int | None:

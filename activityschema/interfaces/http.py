@@ -31,7 +31,7 @@ from . import http_admin, http_ingest, http_memory, http_query
 from .envelope import internal_error
 from .http_common import EnvelopeResponse, failure, in_thread, principal_of, runtime_of, success
 from .mcp import build_mcp_server
-from .mcp_common import PRINCIPAL_STATE_KEY
+from .mcp_common import PRINCIPAL_STATE_KEY, flush_audit_quietly
 from .metrics import CONTENT_TYPE
 from .runtime import Runtime
 
@@ -75,7 +75,9 @@ class AuthMiddleware:
             if scope["path"] not in PUBLIC_PATHS:
                 headers = dict(scope.get("headers") or [])
                 header = headers.get(b"authorization", b"").decode("latin-1")
-                principal = await in_thread(self.rt.keys.authenticate, bearer_token(header))
+                token = bearer_token(header)
+                # A key verified moments ago needs no store read, so no worker thread either.
+                principal = self.rt.keys.cached(token) or await in_thread(self.rt.keys.authenticate, token)
                 scope.setdefault("state", {})[PRINCIPAL_STATE_KEY] = principal
             await self.app(scope, receive, send_and_record)
         except ActivitySchemaError as exc:
@@ -86,11 +88,8 @@ class AuthMiddleware:
             await response(scope, receive, send)
         finally:
             INTERFACE.reset(interface)
-            if self.rt.audit.pending:  # this request's entries, in one transaction, before the next request
-                try:
-                    await in_thread(self.rt.flush_audit)
-                except Exception:
-                    log.exception("appending audit entries failed; they stay queued")
+            if self.rt.audit.pending:  # this request's entries, durable in the audit journal
+                await in_thread(flush_audit_quietly, self.rt)
             endpoint = scope.get("endpoint")
             route = getattr(endpoint, "__name__", type(endpoint).__name__) if endpoint is not None else "unmatched"
             self.rt.metrics.inc("activityschema_http_requests_total", route=route, status=str(status["code"]))

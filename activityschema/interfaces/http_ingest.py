@@ -19,8 +19,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..errors import PayloadTooLarge, ValidationError
+from ..governance.access import Principal
 from . import operations as ops
 from .http_common import bool_param, in_thread, parse_json, principal_of, read_body, runtime_of, success
+from .runtime import Runtime
 
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
 SOURCE = "http"
@@ -42,14 +44,21 @@ def _records(body: bytes, content_type: str) -> list[Any]:
 async def post_activities(request: Request) -> Response:
     rt, principal = runtime_of(request), principal_of(request)
     principal.require("ingest")
-    records = _records(await read_body(request, rt.max_body_bytes), request.headers.get("content-type", ""))
+    body = await read_body(request, rt.max_body_bytes)
+    content_type, sync = request.headers.get("content-type", ""), bool_param(request, "sync")
+    # Parsing, validating, queueing and rendering all happen in one worker thread: the event loop
+    # keeps serving other connections meanwhile, and a request costs one thread hop.
+    return await in_thread(_ingest, rt, principal, body, content_type, sync)  # type: ignore[no-any-return]
+
+
+def _ingest(rt: Runtime, principal: Principal, body: bytes, content_type: str, sync: bool) -> Response:
+    records = _records(body, content_type)
     if not records:
         raise ValidationError("The batch is empty; send at least one record.", code="empty_batch")
     if len(records) > rt.max_batch:
         raise PayloadTooLarge(f"The batch has {len(records):,} records; at most {rt.max_batch:,} are accepted "
                               "per request.", code="batch_too_large")
-    sync = bool_param(request, "sync")
-    return success(await in_thread(ops.log_events, rt, principal, records, source=SOURCE, wait=sync))
+    return success(ops.log_events(rt, principal, records, source=SOURCE, wait=sync))
 
 
 ROUTES = [Route("/v1/activities", post_activities, methods=["POST"])]

@@ -110,7 +110,8 @@ async def run_tool(rt: Runtime, default: Principal | None, tool: str, operation:
     interface = INTERFACE.set("mcp")
     try:
         principal = current_principal(rt, default)
-        data = await anyio.to_thread.run_sync(functools.partial(operation, rt, principal, *args, **kwargs))
+        data = await anyio.to_thread.run_sync(_then_flush_audit, functools.partial(operation, rt, principal,
+                                                                                   *args, **kwargs), rt)
         return CallToolResult(content=[TextContent(type="text", text=dumps(data))], structured_content=data)
     except ActivitySchemaError as exc:
         outcome = exc.code
@@ -126,13 +127,26 @@ async def run_tool(rt: Runtime, default: Principal | None, tool: str, operation:
         log.debug("tool %s %s in %.1f ms", tool, outcome, (time.perf_counter() - started) * 1000)
 
 
+def _then_flush_audit(call: Callable[[], dict[str, Any]], rt: Runtime) -> dict[str, Any]:
+    """Run the operation and make its audit entry durable in the same worker thread (one hop)."""
+    try:
+        return call()
+    finally:
+        if rt.audit.pending:
+            flush_audit_quietly(rt)
+
+
 async def _flush_audit(rt: Runtime) -> None:
-    """The call's audit entries, appended before the answer goes out (one transaction)."""
+    """The call's audit entries, durable (the audit journal) before the answer goes out."""
     if rt.audit.pending:
-        try:
-            await anyio.to_thread.run_sync(rt.flush_audit)
-        except Exception:
-            log.exception("appending audit entries failed; they stay queued")
+        await anyio.to_thread.run_sync(flush_audit_quietly, rt)
+
+
+def flush_audit_quietly(rt: Runtime) -> None:
+    try:
+        rt.audit.flush()
+    except Exception:
+        log.exception("writing audit entries failed; they stay queued")
 
 
 async def read_as_text(rt: Runtime, default: Principal | None, operation: Operation, /,

@@ -59,29 +59,36 @@ def log_events(rt: Runtime, principal: Principal, records: list[Any], *, source:
     ``stored``. A scoped key's records for customers outside its scope are rejected (``out_of_scope``)
     and not stored."""
     principal.require("ingest")
-    inside = [i for i, r in enumerate(records) if principal.may_write(r)]
     queued = rt.queued_ingest and not wait
-    report = (rt.log_events([records[i] for i in inside], source=source, wait=wait) if inside
-              else LoadReport("", source, results=[]))
-    results: list[dict[str, Any]] = [{}] * len(records)
-    for position, result in zip(inside, report.results or [], strict=True):
-        results[position] = {**result, "index": position}
-    refused = 0
-    for i, record in enumerate(records):
-        if not results[i]:
-            aid = record.get("activity_id") if isinstance(record, dict) else None
-            results[i] = {"index": i, "status": "rejected", "activity_id": aid if isinstance(aid, str) else None,
-                          "reasons": [OUT_OF_SCOPE_REASON]}
-            refused += 1
-    if refused:
-        rt.count_refused(refused)
+    if principal.customers is None and principal.tenant is None:  # the common case: every record goes in, results already in input order
+        report = rt.log_events(records, source=source, wait=wait) if records else LoadReport("", source, results=[])
+        results = list(report.results or [])
+    else:
+        inside = [i for i, r in enumerate(records) if principal.may_write(r)]
+        report = (rt.log_events([records[i] for i in inside], source=source, wait=wait) if inside
+                  else LoadReport("", source, results=[]))
+        results = [{}] * len(records)
+        for position, result in zip(inside, report.results or [], strict=True):
+            results[position] = {**result, "index": position}
+        refused = 0
+        for i, record in enumerate(records):
+            if not results[i]:
+                aid = record.get("activity_id") if isinstance(record, dict) else None
+                results[i] = {"index": i, "status": "rejected", "activity_id": aid if isinstance(aid, str) else None,
+                              "reasons": [OUT_OF_SCOPE_REASON]}
+                refused += 1
+        if refused:
+            rt.count_refused(refused)
+    counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
     reasons: dict[str, int] = {}
-    for r in results:
+    for r in results:  # one pass: counts and reasons
+        counts[r["status"]] += 1
         for reason in r["reasons"] or ():
             reasons[reason["code"]] = reasons.get(reason["code"], 0) + 1
-    counts = {s: sum(1 for r in results if r["status"] == s) for s in ("accepted", "duplicate", "rejected")}
+    # Queued results are built from plain strings; merged ones carry store values (UUIDs...).
     return {"batch_id": report.batch_id or None, "durability": "spooled" if queued else "stored",
-            "submitted": len(records), **counts, "reasons": reasons, "results": jsonable(results)}
+            "submitted": len(records), **counts, "reasons": reasons,
+            "results": results if queued else jsonable(results)}
 
 
 @audited("log_event")

@@ -40,7 +40,8 @@ QUEUED_READ_POLL_SECONDS = 0.01
 QUEUED_PRUNE_AT = 10_000
 TOUCH_POLL_OVERLAP_SECONDS = 60.0
 ATOM_PURGE_SECONDS = 60.0
-# Requests flush their own audit entries; this timer only catches entries queued outside a request.
+# Requests make their own audit entries durable (the journal); this timer chains the journal into the
+# audit log and catches entries queued outside a request.
 AUDIT_FLUSH_SECONDS = 1.0
 
 # load_batches.finished_at comes from the database clock, so the window is computed there too.
@@ -77,6 +78,7 @@ class Runtime:
                                      background=background)
         self.keys = KeyRing(store)
         self.audit = AuditTrail(store)
+        self.audit.prepare()
         self.tickets = QueryTickets(store, observe=self.observe_query)
         self.committer = GroupCommitter(store, on_loaded=self._on_loaded)
         self.loader: Any = None  # an in-process loader (issue 3) when one is attached
@@ -110,12 +112,11 @@ class Runtime:
 
         report = queue_records(self.spooler, records, source=source,
                                reject=lambda bad: self.committer.submit(bad, source=source))
+        actors = {actor_of(records[r["index"]]) for r in report.results or () if r["status"] == "accepted"}
+        actors.discard(None)
         now = time.monotonic()
         with self._queued_lock:
-            for result in report.results or ():
-                actor = actor_of(records[result["index"]]) if result["status"] == "accepted" else None
-                if actor is not None:
-                    self._queued[actor] = now
+            self._queued.update(dict.fromkeys(actors, now))
         return report
 
     def await_queued(self, actor: str, timeout: float = QUEUED_READ_WAIT_SECONDS) -> None:
@@ -150,8 +151,9 @@ class Runtime:
         self.contexts.drop(actors)
 
     def flush_audit(self) -> int:
-        """Append the queued audit entries (one transaction); called at the end of each request."""
-        return self.audit.flush()
+        """Every audit entry recorded so far into the hash chain (the timer, shutdown, tests).
+        Requests call ``audit.flush`` instead: durable in the journal, chained by this timer."""
+        return self.audit.flush_and_absorb()
 
     def count_refused(self, n: int) -> None:
         """Records refused before reaching the store (out of a key's row scope)."""

@@ -291,6 +291,7 @@ def test_admin_tools_over_mcp_and_their_audit(mcp_rt):
     assert exported.structured_content["document"]["customer"] == IN_CUST
     assert forgotten.structured_content["complete"] is True
     assert OUT_CUST not in mcp_rt.contexts._entries
+    mcp_rt.flush_audit()  # calls journal their entries; the server chains them within a second
     rows = mcp_rt.store.fetch_dicts("SELECT actor, action, details FROM audit_log ORDER BY seq")
     via_mcp = {(r["actor"], r["action"]) for r in rows if r["details"] and '"via":"mcp"' in r["details"]}
     assert ("key:query [kquery]", "forget") in via_mcp  # the refusal

@@ -3,11 +3,16 @@
 stdout carries only protocol frames; logs go to stderr or ``--log-file``. The process owns the store
 while it runs (one DuckDB writer): other processes should log through the spool or a running
 ``activityschema serve``.
+
+It stops when the client closes stdin, or on SIGTERM/SIGINT: either way the runtime closes (the loader
+drains what was acknowledged, the audit journal is chained, the store is closed) and it exits 0.
 """
 
 from __future__ import annotations
 
 import os
+import signal
+from types import FrameType
 
 import typer
 
@@ -36,9 +41,18 @@ def mcp(
         principal = rt.keys.authenticate(key) if key else LOCAL_ADMIN
         rt.start_loader()
         rt.warm_contexts_in_background()
-        serve_stdio(rt, principal)
+        signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            serve_stdio(rt, principal)
+        except KeyboardInterrupt:
+            pass  # SIGTERM or Ctrl-C: shut down like an end of input
     finally:
         rt.close()
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM ends the stdio session the way Ctrl-C does, so the runtime closes before exiting."""
+    raise KeyboardInterrupt
 
 
 def register(app: typer.Typer) -> None:

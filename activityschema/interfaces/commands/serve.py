@@ -1,9 +1,17 @@
 """``activityschema serve``: the HTTP API with MCP (streamable HTTP) at ``/mcp``, under uvicorn.
 
 This process owns the store (the one DuckDB writer) and runs the loader when one is installed.
+
+Shutdown (SIGTERM or SIGINT) is graceful: uvicorn stops accepting connections and lets in-flight
+requests finish (at most ``GRACEFUL_SECONDS``), then the runtime closes: the spool logger flushes,
+the loader drains everything acknowledged into the store, the audit journal is chained and the
+DuckDB file is closed (checkpointed). The process then exits 0. (uvicorn alone re-raises the signal
+after its own shutdown, which would kill the process before the loader drains.)
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import typer
 
@@ -11,6 +19,30 @@ from ._common import DbOption, err_console
 
 HOST_DEFAULT = "127.0.0.1"
 PORT_DEFAULT = 8765
+# In-flight requests get this long to finish after a shutdown signal (long-lived MCP streams are cut).
+GRACEFUL_SECONDS = 30
+
+
+def _graceful_server(config: Any) -> Any:
+    """A uvicorn server that handles SIGTERM/SIGINT by shutting down, without re-raising the signal."""
+    import uvicorn
+
+    class GracefulServer(uvicorn.Server):
+        def capture_signals(self) -> Any:
+            inner = super().capture_signals()
+            server = self
+
+            class _Capture:
+                def __enter__(self) -> None:
+                    inner.__enter__()
+
+                def __exit__(self, *exc: Any) -> Any:
+                    server._captured_signals.clear()  # handled: the caller closes the runtime, then exits
+                    return inner.__exit__(*exc)
+
+            return _Capture()
+
+    return GracefulServer(config)
 
 
 def serve(
@@ -36,7 +68,9 @@ def serve(
             err_console.print("No API key exists yet: every request will be refused. Stop the server and run "
                               "'activityschema keys create --name admin --scope admin'.")
         app = build_app(rt, host=host)
-        uvicorn.run(app, host=host, port=port, log_level=log_level.lower(), log_config=None)
+        config = uvicorn.Config(app, host=host, port=port, log_level=log_level.lower(), log_config=None,
+                                timeout_graceful_shutdown=GRACEFUL_SECONDS)
+        _graceful_server(config).run()
     finally:
         rt.close()
 
