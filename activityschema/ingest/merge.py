@@ -61,7 +61,9 @@ SELECT r.*,
             WHEN r._content_hash = coalesce(a._content_hash, r._first_hash) THEN 'duplicate'
             ELSE 'conflict' END AS _status
 FROM ranked r
-LEFT JOIN (SELECT activity_id, _content_hash FROM activities) a ON a.activity_id = r.activity_id;
+-- The stored records with an id of the batch: a semi-join that hashes the batch's ids, not the store's.
+LEFT JOIN (SELECT s.activity_id, s._content_hash FROM activities s SEMI JOIN v ON s.activity_id = v.activity_id) a
+       ON a.activity_id = r.activity_id;
 CREATE OR REPLACE TEMP VIEW _cls AS SELECT * FROM _cls_t;
 """
 
