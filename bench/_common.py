@@ -43,8 +43,8 @@ def run_child(code: str, *args: str) -> dict:
                           cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-2000:])
-    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("@@")][-1]
-    return json.loads(line[2:])
+    # The marker may follow a DuckDB progress bar on the same line: take the text after the last one.
+    return json.loads(proc.stdout.rsplit("@@", 1)[1].splitlines()[0])
 
 
 def median(values: list[float]) -> float:
