@@ -72,7 +72,8 @@ result = dict(load_seconds=time.perf_counter() - t)
 NEW_EVENTS = """
 import sys, json, random, uuid, duckdb, datetime as dt
 random.seed(11)
-con = duckdb.connect(sys.argv[2], read_only=True, config={"enable_progress_bar": False})
+con = duckdb.connect(sys.argv[2], read_only=True)
+con.execute("SET enable_progress_bar = false")
 if sys.argv[3] == "partitions":
     # 100,000 distinct partitions with their true first and last ts: 10% late, 90% appends.
     partitions = con.execute("SELECT * FROM (SELECT customer, activity, min(ts), max(ts) FROM activities "
