@@ -26,7 +26,7 @@ def demo_file(path: Path, events: int, seed: int = 7) -> Path:
 
 
 def run_child(code: str, *args: str) -> dict:
-    """Run ``code`` in a fresh interpreter; return its JSON result plus wall time and peak RSS (MB).
+    """Run ``code`` in a fresh interpreter; return its JSON result plus wall time, CPU time and peak RSS (MB).
 
     A separate process per measurement gives an honest peak RSS (ru_maxrss of that child only).
     """
@@ -34,16 +34,17 @@ def run_child(code: str, *args: str) -> dict:
         "import json, resource, sys, time\n"
         "t0 = time.perf_counter()\n"
         f"{code}\n"
-        "out = dict(result=result, seconds=time.perf_counter() - t0,\n"
-        "           peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+        "ru = resource.getrusage(resource.RUSAGE_SELF)\n"
+        "out = dict(result=result, seconds=time.perf_counter() - t0, cpu_seconds=ru.ru_utime + ru.ru_stime,\n"
+        "           peak_rss_mb=ru.ru_maxrss / 1024)\n"
         "print('@@' + json.dumps(out, default=str))\n"
     )
     proc = subprocess.run([sys.executable, "-c", wrapper, *args], capture_output=True, text=True,
                           cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-2000:])
-    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("@@")][-1]
-    return json.loads(line[2:])
+    # The marker may follow a DuckDB progress bar on the same line: take the text after the last one.
+    return json.loads(proc.stdout.rsplit("@@", 1)[1].splitlines()[0])
 
 
 def median(values: list[float]) -> float:

@@ -38,7 +38,7 @@ md5(concat_ws(chr(30), CAST(ts AS VARCHAR), activity, coalesce(customer, chr(1))
 """.strip()
 
 CLASSIFY_SQL = """
-CREATE OR REPLACE TEMP TABLE _cls AS
+CREATE OR REPLACE TEMP TABLE _cls_t AS
 WITH v AS (
     SELECT c.* EXCLUDE (reasons),
            @CONTENT_HASH@ AS _content_hash
@@ -61,7 +61,24 @@ SELECT r.*,
             WHEN r._content_hash = coalesce(a._content_hash, r._first_hash) THEN 'duplicate'
             ELSE 'conflict' END AS _status
 FROM ranked r
-LEFT JOIN (SELECT activity_id, _content_hash FROM activities) a ON a.activity_id = r.activity_id
+-- The stored records with an id of the batch: a semi-join that hashes the batch's ids, not the store's.
+LEFT JOIN (SELECT s.activity_id, s._content_hash FROM activities s SEMI JOIN v ON s.activity_id = v.activity_id) a
+       ON a.activity_id = r.activity_id;
+CREATE OR REPLACE TEMP VIEW _cls AS SELECT * FROM _cls_t;
+"""
+
+# Into an empty store with no id repeated in the batch every valid record is new: ``_cls`` is then a
+# view over the validator's table (nothing copied; the content hash is computed once, by the insert).
+REPEATED_SQL = """
+SELECT count(*) FROM (SELECT activity_id FROM @CHECKED@ WHERE len(reasons) = 0
+                      GROUP BY activity_id HAVING count(*) > 1)
+"""
+
+CLASSIFY_FIRST_SQL = """
+CREATE OR REPLACE TEMP VIEW _cls AS
+SELECT c.* EXCLUDE (reasons), @CONTENT_HASH@ AS _content_hash, 'new' AS _status
+FROM @CHECKED@ c
+WHERE len(c.reasons) = 0
 """
 
 NEW_LINKS_SQL = """
@@ -121,8 +138,9 @@ SELECT actor, activity FROM _stitched
 # moved rows into or out of it: renumbered from activities), or existing. For an existing partition
 # with lo = the batch's earliest ts there, only its "tail" (stored rows with ts >= lo) and its "head
 # last" row (the last stored row before lo) change: tail and new rows are numbered together after the
-# head's count, and the head last row's repeated_at becomes lo. Appends in time order have no tail, so
-# nothing is scanned: the head last row is the summary's last row (a point update).
+# head's count, and the head last row's repeated_at becomes lo. Appends in time order have no tail:
+# the head last row is the summary's last row, found by a scan that zone maps bound to the batch's
+# time range.
 
 PARTS_SQL = """
 CREATE OR REPLACE TEMP TABLE _parts AS
@@ -137,14 +155,26 @@ LEFT JOIN activity_partitions p ON p.actor = n.actor AND p.activity = n.activity
 ANTI JOIN _full f ON f.actor = n.actor AND f.activity = n.activity
 """
 
-TAIL_SQL = """
-CREATE OR REPLACE TEMP TABLE _tail AS
-SELECT a.activity_id, a.ts, x.actor, a.activity
-FROM (SELECT activity_id, ts, activity, coalesce(customer, anonymous_customer_id) AS actor
-      FROM activities WHERE ts >= $lo AND activity IN (SELECT activity FROM _parts WHERE has_tail)) a
-JOIN _parts x ON x.has_tail AND a.actor = x.actor AND a.activity = x.activity AND a.ts >= x.lo
+# One scan of the stored rows finds every row the batch renumbers or re-links, with its rowid:
+# - a partition with a tail: the tail rows (ts >= lo) and its "head" row, the last one before lo,
+#   which is the only stored row with ts < lo whose repeated_at (its successor's ts) is >= lo;
+# - an appended-to partition: its last row (the summary's last_ts / last_activity_id).
+# The helper columns of stored rows are correct (the merge keeps them so), which is what makes the
+# head test on repeated_at exact. $lo_min bounds the scan (zone maps on the ts-ordered table). No
+# semi-join prefilter on activity here: it makes the optimizer underestimate the scan and build the
+# join's hash table on the stored rows instead of on the (small) partition list.
+OLD_SQL = """
+CREATE OR REPLACE TEMP TABLE _old AS
+SELECT a.rid, a.activity_id, a.ts, x.actor, a.activity, a.occ, a.rep, x.lo,
+       x.has_tail AND a.ts >= x.lo AS is_tail
+FROM (SELECT rowid AS rid, activity_id, ts, activity, coalesce(customer, anonymous_customer_id) AS actor,
+             activity_occurrence AS occ, activity_repeated_at AS rep
+      FROM activities
+      WHERE ts >= $lo_min OR activity_repeated_at >= $lo_min) a
+JOIN _parts x ON x.existing AND a.actor = x.actor AND a.activity = x.activity
+WHERE CASE WHEN x.has_tail THEN a.ts >= x.lo OR a.rep >= x.lo
+           ELSE a.ts = x.last_ts AND a.activity_id = x.last_activity_id END
 """
-
 
 # Without late events: new rows of the kept partitions continue after the stored count; the rows of
 # other partitions (full renumbers, no actor) get NULL here.
@@ -182,13 +212,14 @@ ORDER BY CAST(n.ts AS DATE), n.activity
 # With late events: number the kept partitions' new and tail rows once, for the insert and the update.
 NUM_SQL = """
 CREATE OR REPLACE TEMP TABLE _num AS
-SELECT u.activity_id, u._is_new,
+SELECT u.activity_id, u.rid, u._old_occ, u._old_rep, u._is_new,
        coalesce(p.old_max, 0) - count(*) FILTER (NOT u._is_new) OVER (PARTITION BY u._actor, u.activity)
            + row_number() OVER w AS _occ,
        lead(u.ts) OVER w AS _rep
-FROM (SELECT activity_id, ts, activity, _actor, true AS _is_new FROM _new WHERE _actor IS NOT NULL
+FROM (SELECT activity_id, NULL::BIGINT AS rid, NULL::INTEGER AS _old_occ, NULL::TIMESTAMP AS _old_rep,
+             ts, activity, _actor, true AS _is_new FROM _new WHERE _actor IS NOT NULL
       UNION ALL
-      SELECT activity_id, ts, activity, actor, false FROM _tail) u
+      SELECT activity_id, rid, occ, rep, ts, activity, actor, false FROM _old WHERE is_tail) u
 JOIN _parts p ON p.actor = u._actor AND p.activity = u.activity
 WINDOW w AS (PARTITION BY u._actor, u.activity ORDER BY u.ts, u.activity_id)
 """
@@ -202,33 +233,24 @@ LEFT JOIN (SELECT activity_id, _occ, _rep FROM _num WHERE _is_new) k ON k.activi
 ORDER BY CAST(n.ts AS DATE), n.activity
 """
 
-TAIL_UPDATE_SQL = """
-UPDATE activities SET activity_occurrence = k._occ, activity_repeated_at = k._rep
-FROM _num k
-WHERE NOT k._is_new AND activities.activity_id = k.activity_id AND activities.ts >= $lo
-  AND (activities.activity_occurrence IS DISTINCT FROM k._occ
-       OR activities.activity_repeated_at IS DISTINCT FROM k._rep)
+# The stored rows whose helper columns change, by rowid: tail rows renumbered, head rows pointed at
+# the partition's first new-or-tail ts (lo). Rows whose values stay are left alone. Updating by rowid
+# needs no second search of the table; rowids are stable inside the transaction (nothing is deleted).
+HEAD_UPDATES_SQL = """
+CREATE OR REPLACE TEMP TABLE _upd AS
+SELECT rid, occ, lo AS rep FROM _old WHERE NOT is_tail AND rep IS DISTINCT FROM lo
 """
 
-# The head last row of a partition without a tail is the summary's last row.
-HEAD_LAST_SQL = """
-UPDATE activities SET activity_repeated_at = p.lo
-FROM _parts p
-WHERE p.existing AND NOT p.has_tail
-  AND activities.activity_id = p.last_activity_id AND activities.ts = p.last_ts
-  AND activities.ts BETWEEN $first AND $last
+TAIL_UPDATES_SQL = """
+INSERT INTO _upd
+SELECT rid, _occ, _rep FROM _num
+WHERE NOT _is_new AND (_old_occ IS DISTINCT FROM _occ OR _old_rep IS DISTINCT FROM _rep)
 """
 
-# With a tail, the head last row holds occurrence (old count - tail count) and has ts < lo.
-HEAD_BEFORE_TAIL_SQL = """
-UPDATE activities SET activity_repeated_at = h.lo
-FROM (SELECT p.actor, p.activity, p.lo, p.old_max - t.n_tail AS k
-      FROM _parts p JOIN (SELECT actor, activity, count(*) AS n_tail FROM _tail GROUP BY ALL) t
-           ON t.actor = p.actor AND t.activity = p.activity
-      WHERE p.old_max > t.n_tail) h
-WHERE activities.activity = h.activity AND activities.activity_occurrence = h.k
-  AND coalesce(activities.customer, activities.anonymous_customer_id) = h.actor
-  AND activities.ts < h.lo AND activities.ts < $hi
+UPDATE_BY_ROWID_SQL = """
+UPDATE activities SET activity_occurrence = u.occ, activity_repeated_at = u.rep
+FROM _upd u
+WHERE activities.rowid = u.rid
 """
 
 SUMMARY_UPDATE_SQL = """
@@ -382,7 +404,10 @@ def merge_checked(
     run = lambda sql: con.execute(  # noqa: E731
         sql.replace("@CONTENT_HASH@", CONTENT_HASH_SQL).replace("@CHECKED@", checked).replace("@RAW@", raw))
     stored_rows = _ensure_summary(con)
-    run(CLASSIFY_SQL)
+    if stored_rows == 0 and not _scalar(con, REPEATED_SQL.replace("@CHECKED@", checked)):
+        run(CLASSIFY_FIRST_SQL)
+    else:
+        run(CLASSIFY_SQL)
     run(NEW_LINKS_SQL)
     new, duplicate, conflict, invalid, links = con.execute(
         f"SELECT count(*) FILTER (_status = 'new'), count(*) FILTER (_status = 'duplicate'), "
@@ -429,22 +454,23 @@ def _ensure_summary(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def _insert_numbered(con: duckdb.DuckDBPyConnection, now: datetime, *, first_load: bool) -> None:
-    """Insert the new rows with their helper columns; fix the tails and head last rows they change."""
+    """Insert the new rows with their helper columns; fix the tails and head rows they change."""
     con.execute(PARTS_SQL)
-    first, last, tail_lo, tail_hi = con.execute(
-        "SELECT min(last_ts) FILTER (existing AND NOT has_tail), max(last_ts) FILTER (existing AND NOT has_tail), "
-        "min(lo) FILTER (has_tail), max(lo) FILTER (has_tail) FROM _parts").fetchone()
-    if tail_lo is not None:
-        con.execute(TAIL_SQL, {"lo": tail_lo})
+    lo_min, any_tail = con.execute(
+        "SELECT min(CASE WHEN has_tail THEN lo ELSE last_ts END), bool_or(has_tail) FROM _parts WHERE existing"
+    ).fetchone()
+    if lo_min is not None:
+        con.execute(OLD_SQL, {"lo_min": lo_min})
+        con.execute(HEAD_UPDATES_SQL)
+    if any_tail:
         con.execute(NUM_SQL)
+        con.execute(TAIL_UPDATES_SQL)
+    if lo_min is not None:
+        con.execute(UPDATE_BY_ROWID_SQL)
+    if any_tail:
         con.execute(INSERT_NUM_SQL, [now])
     else:
         con.execute(INSERT_FIRST_SQL if first_load else INSERT_SQL, [now])
-    if tail_lo is not None:
-        con.execute(TAIL_UPDATE_SQL, {"lo": tail_lo})
-        con.execute(HEAD_BEFORE_TAIL_SQL, {"hi": tail_hi})
-    if first is not None:
-        con.execute(HEAD_LAST_SQL, {"first": first, "last": last})
 
 
 def _count(con: duckdb.DuckDBPyConnection, checked: str, report: LoadReport,

@@ -42,9 +42,11 @@ def _shown(col: str) -> str:
 
 # (code, condition that is true when the rule is broken, SQL showing the offending value)
 RULES: list[tuple[str, str, str]] = [
+    # CASE, not AND: only ids that are not already canonical pay for the regex.
     ("invalid_activity_id",
-     "id_t IS NOT NULL AND id_t <> 'NULL' AND NOT (id_t = 'VARCHAR' AND "
-     f"(regexp_full_match(id_s, {_q(C.UUID_PATTERN)}) OR (@DERIVE@ AND id_s <> '')))", _shown("id_s")),
+     "CASE WHEN id_t IS NULL OR id_t = 'NULL' OR id_fast IS NOT NULL THEN false "
+     "ELSE NOT (id_t = 'VARCHAR' AND "
+     f"(regexp_full_match(id_s, {_q(C.UUID_PATTERN)}) OR (@DERIVE@ AND id_s <> ''))) END", _shown("id_s")),
     ("invalid_ts", "ts IS NULL", _shown("ts_s")),
     ("ts_in_future", "ts > @NOW@ + to_microseconds(CAST(@MAXF@ * 3600000000 AS BIGINT))", _shown("ts")),
     ("invalid_activity",
@@ -102,7 +104,11 @@ WITH objects AS (
     -- general path below, which handles every offset form the rules allow.
     SELECT *, coalesce(regexp_full_match(ts_s, {_q(FAST_TS_PATTERN)})
                        AND substr(ts_s, 1, 4) >= '0001' AND substr(ts_s, 12, 2) <= '23'
-                       AND substr(ts_s, 15, 2) <= '59' AND substr(ts_s, 18, 2) <= '59', false) AS is_fast
+                       AND substr(ts_s, 15, 2) <= '59' AND substr(ts_s, 18, 2) <= '59', false) AS is_fast,
+           -- Likewise the common id shape (canonical 8-4-4-4-12) is checked and normalized by a UUID
+           -- cast; any other form takes the UUID_PATTERN path below.
+           CASE WHEN id_t = 'VARCHAR' AND id_s LIKE '________-____-____-____-____________'
+                THEN CAST(try_cast(id_s AS UUID) AS VARCHAR) END AS id_fast
     FROM typed
 ), ts_parts AS (
     SELECT *, CASE WHEN NOT is_fast THEN regexp_extract(trim(ts_s), {_q(C.TS_PATTERN)},
@@ -133,20 +139,22 @@ WITH objects AS (
              ELSE false END AS tz_bad
     FROM ts_parts
 ), normalized AS (
-    SELECT _seq, is_obj, unknown, payload_md5, id_t, id_s, ts_s, act_t, act_s, cust_t, cust_s,
+    SELECT _seq, is_obj, unknown, payload_md5, id_t, id_s, id_fast, ts_s, act_t, act_s, cust_t, cust_s,
            anon_t, anon_s, feat_t, rev_t, rev_d, link_t, link_s,
            CASE WHEN tz_bad OR year(ts_raw) > 9999 THEN NULL ELSE ts_raw END AS ts,
-           CASE WHEN feat_t IS NULL OR feat_t = 'NULL' THEN '{{}}'
+           -- Every branch is JSON already serialized by the parser (minified), so the output column
+           -- needs no second parse.
+           CASE WHEN feat_t IS NULL OR feat_t = 'NULL' THEN '{{}}'::JSON
                 WHEN feat_t = 'OBJECT' THEN feat_obj
                 WHEN feat_t = 'VARCHAR' AND json_type(try(CAST(feat_str AS JSON))) = 'OBJECT'
-                    THEN CAST(json(feat_str) AS VARCHAR)
+                    THEN json(feat_str)
            END AS feature_text
     FROM ts_parsed
 ), flagged AS (
     SELECT *, @FLAGS@
     FROM normalized
 ), checked AS (
-    SELECT _seq, payload_md5, ts, feature_text, id_t, id_s,
+    SELECT _seq, payload_md5, ts, feature_text, id_t, id_s, id_fast,
         CASE WHEN act_t = 'VARCHAR' THEN act_s END AS activity,
         CASE WHEN cust_t = 'VARCHAR' THEN cust_s END AS customer,
         CASE WHEN anon_t = 'VARCHAR' THEN anon_s END AS anonymous_customer_id,
@@ -161,11 +169,12 @@ WITH objects AS (
 )
 SELECT _seq,
     CASE WHEN id_t IS NULL OR id_t = 'NULL' THEN @MISSING_ID@
+         WHEN id_fast IS NOT NULL THEN id_fast
          WHEN regexp_full_match(id_s, {_q(C.UUID_PATTERN)})
              THEN lower(insert_hyphens(replace(replace(replace(id_s, '-', ''), '{{', ''), '}}', '')))
          WHEN @DERIVE@ AND id_t = 'VARCHAR' AND id_s <> '' THEN as_uuid5(id_s) END AS activity_id,
     ts, activity, customer, anonymous_customer_id,
-    CAST(feature_text AS JSON) AS feature_json, revenue_impact, link, reasons
+    feature_text AS feature_json, revenue_impact, link, reasons
 FROM checked
 """
 
@@ -175,7 +184,7 @@ json_extract_string(v.ts, '$') AS ts_s,
 json_type(v.activity) AS act_t, json_extract_string(v.activity, '$') AS act_s,
 json_type(v.customer) AS cust_t, json_extract_string(v.customer, '$') AS cust_s,
 json_type(v.anonymous_customer_id) AS anon_t, json_extract_string(v.anonymous_customer_id, '$') AS anon_s,
-json_type(v.feature_json) AS feat_t, CAST(v.feature_json AS VARCHAR) AS feat_obj,
+json_type(v.feature_json) AS feat_t, v.feature_json AS feat_obj,
 json_extract_string(v.feature_json, '$') AS feat_str,
 json_type(v.revenue_impact) AS rev_t, try_cast(json_extract_string(v.revenue_impact, '$') AS DOUBLE) AS rev_d,
 json_type(v.link) AS link_t, json_extract_string(v.link, '$') AS link_s

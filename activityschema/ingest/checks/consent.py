@@ -30,7 +30,9 @@ FROM @T@ t
 LEFT JOIN identity_map m ON t.customer IS NULL AND m.anonymous_customer_id = t.anonymous_customer_id
 WHERE len(t.reasons) = 0 AND t.activity = '{CONSENT_ACTIVITY}'
   AND lower(json_extract_string(t.feature_json, '$.{TRACKING_FLAG}')) IN {_VALUES}
-  AND t.activity_id NOT IN (SELECT activity_id FROM activities)
+  -- Stored ids among the batch's consent events only: the hash table holds those, not every stored id.
+  AND t.activity_id NOT IN (SELECT a.activity_id FROM activities a
+                            SEMI JOIN @T@ b ON b.activity_id = a.activity_id AND b.activity = '{CONSENT_ACTIVITY}')
   AND coalesce(t.customer, m.customer, t.anonymous_customer_id) IS NOT NULL
 """
 
