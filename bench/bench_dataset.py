@@ -1,10 +1,13 @@
 """The dataset builder against the join + group-by + rejoin pattern of dbt-based implementations.
 
-Usage: python bench/bench_dataset.py [N] [--repeat R] [--memory-limit 2GB] [--keep DIR]
-       (N events of the demo stream, default 1_000_000; the full-size run is N = 10_000_000)
+Usage: python bench/bench_dataset.py [N] [--repeat R] [--memory-limit 2GB] [--keep DIR] [--input FILE]
+       (N events of the demo stream, default 1_000_000; the full-size run is N = 10_000_000;
+       --input imports an existing demo NDJSON file of N events instead of generating one, e.g. the
+       shared /tmp/activityschema-bench/demo-10000000.ndjson)
 
 Steps:
-1. In a child process (so its memory does not count below): generate N demo events, import them,
+1. In a child process (so its memory does not count below): generate N demo events (or take the
+   --input file), import them,
    and make the stream tie-free per actor: events of one actor at the same ts are spread over
    consecutive microseconds in activity_id order (the demo's ts have millisecond precision, so no
    new tie can appear), helper columns are recomputed, and the absence of ties is checked.
@@ -15,8 +18,9 @@ Steps:
    append with per-column string-packed ``min``/``max(ts_text || value)`` unpacked with ``right()``,
    rejoined to the cohort on activity_id.
 4. Check both outputs are equal (they must be, on tie-free data) and print the best of R runs of
-   each (wall and CPU seconds), the ratio, and the peak RSS of this process after the builder's runs
-   (the builder's peak) and at the end (the baseline runs second).
+   each (wall and CPU seconds), the ratio, the peak RSS of this process after the builder's runs
+   (the builder's peak) and at the end (the baseline runs second, so this is the larger of the two
+   peaks), and the load average (on a shared machine, wall times mean little without it).
 """
 
 from __future__ import annotations
@@ -128,12 +132,13 @@ ORDER BY p.ts, p.activity_id
 """
 
 
-def prepare(db: str, events: int) -> None:
-    """Generate, import and untie the stream (runs in a child process)."""
+def prepare(db: str, events: int, source: str | None = None) -> None:
+    """Generate (or take ``source``), import and untie the stream (runs in a child process)."""
     with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "demo.ndjson")
+        path = source or os.path.join(tmp, "demo.ndjson")
         t0 = time.perf_counter()
-        write_ndjson(path, seed=SEED, events=events)
+        if source is None:
+            write_ndjson(path, seed=SEED, events=events)
         t1 = time.perf_counter()
         with DuckDBStore(db) as store:
             report = import_file(store, path)
@@ -144,7 +149,8 @@ def prepare(db: str, events: int) -> None:
             ties = store.fetchone(TIES_SQL)
             t3 = time.perf_counter()
     assert ties is not None and ties[0] == 0, f"stream still has {ties} tied (actor, ts) groups"
-    print(f"prepared {report.accepted:,} events: generate {t1 - t0:.1f} s, import {t2 - t1:.1f} s, "
+    made = f"read {source}" if source else f"generate {t1 - t0:.1f} s"
+    print(f"prepared {report.accepted:,} events: {made}, import {t2 - t1:.1f} s, "
           f"untie + renumber {t3 - t2:.1f} s; tie-free per actor: verified", flush=True)
 
 
@@ -164,17 +170,20 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--repeat", type=int, default=REPEAT_DEFAULT)
     parser.add_argument("--memory-limit", default=MEMORY_LIMIT_DEFAULT)
     parser.add_argument("--keep", help="Directory for the store (reused if it already holds one of this size).")
+    parser.add_argument("--input", help="An existing demo NDJSON file of N events to import instead of generating one.")
     parser.add_argument("--prepare-only", help=argparse.SUPPRESS)
     args = parser.parse_args(argv[1:])
     events = int(args.events.replace("_", ""))
     if args.prepare_only:
-        prepare(args.prepare_only, events)
+        prepare(args.prepare_only, events, args.input)
         return 0
     workdir = Path(args.keep or tempfile.mkdtemp(prefix="bench_dataset_"))
     workdir.mkdir(parents=True, exist_ok=True)
     db = str(workdir / f"dataset_{events}.duckdb")
     if not Path(db).exists():
-        subprocess.run([sys.executable, __file__, str(events), "--prepare-only", db], check=True)
+        source = ["--input", args.input] if args.input else []
+        subprocess.run([sys.executable, __file__, str(events), "--prepare-only", db, *source], check=True)
+    load_before = os.getloadavg()[0]
     with DuckDBStore(db) as store:
         store.cursor().execute(f"SET memory_limit = '{args.memory_limit}'")
         runs = {"builder": lambda: build_dataset(store, REQUEST, created_by="bench").table,
@@ -196,6 +205,8 @@ def main(argv: list[str]) -> int:
           f"{best['baseline'][1] / best['builder'][1]:.2f}x CPU")
     print(f"  outputs equal: {same}; peak RSS: {peak_mb['builder']:,.0f} MB after the builder, "
           f"{peak_mb['baseline']:,.0f} MB after the baseline (DuckDB memory_limit {args.memory_limit})")
+    print(f"  load average (1 min): {load_before:.2f} before, {os.getloadavg()[0]:.2f} after the runs "
+          f"on {os.cpu_count()} CPUs (the timings are only comparable when it is low)")
     if not args.keep:
         for p in workdir.iterdir():
             p.unlink()
