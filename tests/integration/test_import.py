@@ -1,4 +1,8 @@
-"""Bulk import: formats, rejects with reasons, dedup, conflicts, idempotency, reconciliation."""
+"""Bulk import: formats, rejects with reasons, dedup, conflicts, idempotency, reconciliation.
+
+Every test runs on both backends (DuckDB, and Snowflake through the fakesnow emulator, one emulator
+per module) with the same expected results: ``store`` here is ``backend_store`` (tests/backends.py).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,11 @@ from activityschema.errors import ValidationError
 from activityschema.ingest.importer import import_file, ingest_records
 from activityschema.ingest.rejects import export_rejects, list_rejects, resubmit_rejects
 from tests.conftest import NOW, event, uid
+
+
+@pytest.fixture
+def store(backend_store):
+    return backend_store
 
 
 def write_ndjson(path, records, extra_lines=()):
