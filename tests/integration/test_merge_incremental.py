@@ -5,8 +5,9 @@ only the partition's tail. Whatever the mix, after every batch the helper column
 recompute and the summary equals one derived from the stored rows.
 
 Every test runs on both backends (DuckDB, and Snowflake through the fakesnow emulator, one emulator
-per module). The partition summary is DuckDB's own (the Snowflake merge renumbers a touched
-partition from its rows and keeps no summary), so on Snowflake only the helper columns are checked.
+per module). The partition summary is the DuckDB merge's own (the Snowflake merge renumbers a touched
+partition from its rows and leaves ``activity_partitions`` empty), so on Snowflake only the helper
+columns are checked.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def check(store) -> None:
     got = {r[0]: (r[1], r[2]) for r in
            store.fetchall("SELECT activity_id, activity_occurrence, activity_repeated_at FROM activities")}
     assert got == hc.reference(rows)
-    if store.dialect == "duckdb":  # activity_partitions exists on DuckDB only
+    if store.dialect == "duckdb":  # only the DuckDB merge maintains activity_partitions
         assert store.fetchall(SUMMARY) == store.fetchall(SUMMARY_FROM_ROWS)
 
 
