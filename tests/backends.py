@@ -63,6 +63,64 @@ def open_test_store(kind: str, tmp_path: Path) -> Iterator[Any]:
             store.close()
 
 
+# Tables a reset keeps: the schema version the store wrote when it created the schema.
+KEPT_ON_RESET = frozenset({"schema_meta"})
+
+
+def reset_snowflake(store: Any) -> Any:
+    """Empty every table of a Snowflake store (but ``schema_meta``): a fresh store for the next test
+    at a fraction of the cost of creating the schema again (≈0.2 s instead of ≈2 s on fakesnow)."""
+    from activityschema.store.snowflake import TABLES_SQL
+
+    tables = [str(r[0]) for r in store.fetchall(TABLES_SQL, native=True)]
+    with store.session() as s:
+        for table in tables:
+            if table.lower() not in KEPT_ON_RESET:
+                s.execute(f"TRUNCATE TABLE {table}")
+    return store
+
+
+@pytest.fixture(scope="module")
+def module_snowflake_store() -> Iterator[Any]:
+    """One fakesnow emulator and one Snowflake store for a whole test module (setup is slow);
+    tests get it through ``backend_store``, which empties it first."""
+    from activityschema.store.snowflake import SnowflakeStore
+
+    with fake_snowflake() as fs:
+        store = SnowflakeStore(snowflake_config(), connect=fs.connect)
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+@contextmanager
+def fresh_store(request: pytest.FixtureRequest, kind: str, path: Path) -> Iterator[Any]:
+    """An empty store of ``kind``: a new DuckDB file at ``path``, or the module's Snowflake store
+    emptied. For hypothesis tests, which need a fresh store per example inside one test call."""
+    if kind == "duckdb":
+        store = DuckDBStore(path)
+        try:
+            yield store
+        finally:
+            store.close()
+        return
+    yield reset_snowflake(request.getfixturevalue("module_snowflake_store"))
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The backend name; narrow a test with ``@pytest.mark.parametrize("backend", ["duckdb"])``."""
+    return str(request.param)
+
+
+@pytest.fixture
+def backend_store(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Iterator[Any]:
+    """An empty store on ``backend``; the Snowflake one shares the module's emulator."""
+    with fresh_store(request, backend, tmp_path / "test.duckdb") as store:
+        yield store
+
+
 @pytest.fixture(params=BACKENDS)
 def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     with open_test_store(request.param, tmp_path) as store:

@@ -56,4 +56,4 @@ def minutes(base: datetime, m: float) -> str:
 
 
 # Parametrized over DuckDB and Snowflake (fakesnow): see tests/backends.py.
-from tests.backends import any_store  # noqa: E402,F401
+from tests.backends import any_store, backend, backend_store, module_snowflake_store  # noqa: E402,F401

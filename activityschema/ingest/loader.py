@@ -33,7 +33,7 @@ from typing import Any
 
 import duckdb
 
-from ..errors import IngestError, StoreError
+from ..errors import IngestError, StoreError, UnsupportedFeature
 from ..settings import resolve
 from ..store.duckdb import DuckDBStore
 from .importer import ingest_staged, utc_now
@@ -101,6 +101,11 @@ class Loader:
                  batch_events: int | None = None, archive_dir: str | Path | None = None,
                  poll_seconds: float = POLL_SECONDS_DEFAULT, on_batch: BatchListener | None = None,
                  max_retries: int | None = None, env: dict[str, str] | None = None) -> None:
+        if getattr(store, "dialect", "duckdb") != "duckdb":
+            # The loader stages and merges each batch on the embedded store's connection, with its
+            # offsets in the same transaction; on Snowflake that failed deep inside the first batch.
+            raise UnsupportedFeature(store.dialect, "the spool loader (load files or batches with "
+                                     "`activityschema import` / ingest_records, which merge in the warehouse)")
         if not isinstance(spool, Spool):
             spool = Spool(spool or default_spool_dir(store.path, env=env), env=env)
         self.store = store

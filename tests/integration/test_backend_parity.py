@@ -1,22 +1,20 @@
 """The ingestion suite on both backends: DuckDB and Snowflake (fakesnow) give identical results.
 
 Each ``any_store`` test runs once per backend with the same assertions; the cross-backend tests
-load the same batches into both stores and compare every stored column.
+load the same batches into both stores and compare every stored column. The rest of the ingestion
+suite runs on both backends in its own modules (test_import.py, test_helper_columns.py,
+test_merge_incremental.py), so conflicts, in-batch duplicates, hostile values, stitching, late events,
+ties and the full-recompute property are not repeated here.
 """
 
 from __future__ import annotations
 
 import json
-import uuid
-from datetime import datetime, timedelta
-
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from datetime import datetime
 
 from activityschema.ingest.importer import import_file, ingest_records
 from tests.backends import as_list, open_test_store
 from tests.conftest import NOW, event, uid
-from tests.integration.test_helper_columns import reference
 
 ROWS_SQL = """
 SELECT activity_id, ts, activity, customer, anonymous_customer_id, feature_json, revenue_impact, link,
@@ -51,69 +49,11 @@ def test_reload_is_idempotent_including_rejects(any_store):
     assert count(any_store, "SELECT count(*) FROM rejected_activities") == 1
 
 
-def test_conflict_never_overwrites_the_first_write(any_store):
-    first = event("order_completed", "2026-01-01T00:00:00Z", "c1", 1, revenue_impact=10)
-    ingest_records(any_store, [first], now=NOW)
-    report = ingest_records(any_store, [{**first, "revenue_impact": 99}, first], now=NOW, per_record=True)
-    assert [r["status"] for r in report.results] == ["rejected", "duplicate"]
-    assert report.results[0]["reasons"][0]["code"] == "conflict"
-    assert any_store.fetchone("SELECT revenue_impact FROM activities")[0] == 10
-    assert count(any_store, "SELECT count(*) FROM rejected_activities WHERE status = 'open'") == 1
-
-
-def test_in_batch_duplicates_and_conflicts(any_store):
-    a = event("order_completed", "2026-01-01T00:00:00Z", "c1", 1, revenue_impact=10)
-    report = ingest_records(any_store, [a, dict(a), {**a, "revenue_impact": 5}], now=NOW, per_record=True)
-    assert [r["status"] for r in report.results] == ["accepted", "duplicate", "rejected"]
-    assert count(any_store) == 1
-
-
-def test_hostile_values_are_stored_as_data(any_store):
-    evil = "c1'); DROP TABLE activities; --"
-    rec = event("user_signup", "2026-01-01T00:00:00Z", evil, 1, feature_json={"q": "' OR 1=1 --"})
-    assert ingest_records(any_store, [rec], now=NOW).accepted == 1
-    assert any_store.fetchone("SELECT customer, feature_json->>'q' FROM activities") == (evil, "' OR 1=1 --")
-
-
-def test_stitching_moves_anonymous_history_to_the_customer(any_store):
-    ingest_records(any_store, [
-        event("visited_page", "2026-01-01T00:00:00Z", None, 1, anonymous_customer_id="anon1"),
-        event("visited_page", "2026-01-02T00:00:00Z", None, 2, anonymous_customer_id="anon1"),
-        event("visited_page", "2026-01-02T12:00:00Z", "c1", 3),
-    ], now=NOW)
-    report = ingest_records(any_store, [event("signup_started", "2026-01-03T00:00:00Z", "c1", 4,
-                                              anonymous_customer_id="anon1")], now=NOW)
-    assert report.touched_actors == ["c1"]
-    got = any_store.fetchall("SELECT customer, activity_occurrence FROM activities "
-                             "WHERE activity = 'visited_page' ORDER BY ts")
-    assert got == [("c1", 1), ("c1", 2), ("c1", 3)]
-    assert any_store.fetchall("SELECT anonymous_customer_id, customer FROM identity_map") == [("anon1", "c1")]
-    ingest_records(any_store, [event("visited_page", "2026-01-04T00:00:00Z", None, 5, anonymous_customer_id="anon1")], now=NOW)
-    assert any_store.fetchone(f"SELECT customer, activity_occurrence FROM activities WHERE activity_id = '{uid(5)}'") == ("c1", 4)
-
-
 def test_named_parameters_work_on_both_backends(any_store):
     ingest_records(any_store, GOOD, now=NOW)
     sql = "SELECT count(*) FROM activities WHERE activity = $activity AND ts >= $since AND customer = $customer"
     params = {"activity": "visited_page", "since": datetime(2026, 1, 3), "customer": "c1"}
     assert any_store.fetchone(sql, params) == (3,)
-
-
-def test_late_event_renumbers_its_partition(any_store):
-    ingest_records(any_store, [{"activity": "order_completed", "ts": "2026-01-05", "customer": "c1"},
-                               {"activity": "order_completed", "ts": "2026-01-07", "customer": "c1"}], now=NOW)
-    ingest_records(any_store, [{"activity": "order_completed", "ts": "2026-01-01", "customer": "c1"}], now=NOW)
-    got = any_store.fetchall("SELECT activity_occurrence, activity_repeated_at FROM activities ORDER BY ts")
-    assert got == [(1, datetime(2026, 1, 5)), (2, datetime(2026, 1, 7)), (3, None)]
-
-
-def test_equal_timestamps_tie_break_on_activity_id(any_store):
-    ids = sorted(str(uuid.uuid4()) for _ in range(3))
-    recs = [{"activity_id": i, "activity": "visited_page", "ts": "2026-01-01", "customer": "c1"} for i in reversed(ids)]
-    ingest_records(any_store, recs, now=NOW)
-    got = any_store.fetchall("SELECT activity_id, activity_repeated_at FROM activities ORDER BY activity_occurrence")
-    assert [r[0] for r in got] == ids
-    assert [r[1] for r in got] == [datetime(2026, 1, 1), datetime(2026, 1, 1), None]
 
 
 def test_file_import_with_derived_ids_is_idempotent(any_store, tmp_path):
@@ -174,26 +114,3 @@ def _with_ids(results, reference_results):
     # Rejected records without an id get a fresh random UUID on each backend; compare the rest.
     return [{**r, "activity_id": ref["activity_id"]} if r["status"] == "rejected" and r["activity_id"] != ref["activity_id"]
             else r for r, ref in zip(results, reference_results, strict=True)]
-
-
-event_st = st.tuples(
-    st.integers(0, 20),
-    st.sampled_from(["visited_page", "order_completed"]),
-    st.sampled_from(["c1", "c2", None]),
-    st.sampled_from(["a1", "a2", None]),
-)
-
-
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(st.lists(st.lists(event_st, min_size=1, max_size=6), min_size=1, max_size=3), st.randoms(use_true_random=False))
-def test_snowflake_incremental_helper_columns_match_full_recompute(tmp_path_factory, batches, rnd):
-    with open_test_store("snowflake", tmp_path_factory.mktemp("h")) as store:
-        for batch in batches:
-            recs = [{"activity_id": str(uuid.UUID(int=rnd.getrandbits(128), version=4)),
-                     "ts": (datetime(2026, 1, 1) + timedelta(minutes=m)).isoformat(), "activity": a,
-                     "customer": c, "anonymous_customer_id": anon} for m, a, c, anon in batch]
-            assert ingest_records(store, recs, now=NOW).reconciles
-        stored = store.fetchall("SELECT activity_id, ts, activity, customer, anonymous_customer_id FROM activities")
-        got = {r[0]: (r[1], r[2]) for r in store.fetchall(
-            "SELECT activity_id, activity_occurrence, activity_repeated_at FROM activities")}
-        assert got == reference(stored)

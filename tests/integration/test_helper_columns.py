@@ -1,4 +1,9 @@
-"""Helper columns after any sequence of loads equal a full recompute by SEMANTICS §3."""
+"""Helper columns after any sequence of loads equal a full recompute by SEMANTICS §3.
+
+Every test runs on both backends (DuckDB, and Snowflake through the fakesnow emulator, one emulator
+per module). The property test draws fewer, derandomized examples on Snowflake: each load there is
+some twenty statements through the emulator.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,10 @@ from datetime import datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import pytest
+
 from activityschema.ingest.importer import ingest_records
-from activityschema.store.duckdb import DuckDBStore
+from tests.backends import fresh_store
 from tests.conftest import NOW
 
 BASE = datetime(2026, 1, 1)
@@ -42,23 +49,41 @@ event_st = st.tuples(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(st.lists(st.lists(event_st, min_size=1, max_size=12), min_size=1, max_size=5), st.randoms(use_true_random=False))
-def test_incremental_helper_columns_match_full_recompute(tmp_path_factory, batches, rnd):
-    store = DuckDBStore(tmp_path_factory.mktemp("h") / "h.duckdb")
-    try:
-        for batch in batches:
-            recs = []
-            for minute, activity, customer, anon in batch:
-                recs.append({"activity_id": str(uuid.UUID(int=rnd.getrandbits(128), version=4)),
-                             "ts": (BASE + timedelta(minutes=minute)).isoformat(), "activity": activity,
-                             "customer": customer, "anonymous_customer_id": anon})
-            assert ingest_records(store, recs, now=NOW).reconciles
-        rows = store.fetchall("SELECT activity_id, ts, activity, customer, anonymous_customer_id FROM activities")
-        got = {r[0]: (r[1], r[2]) for r in store.fetchall("SELECT activity_id, activity_occurrence, activity_repeated_at FROM activities")}
-        assert got == reference(rows)
-    finally:
-        store.close()
+# Hypothesis settings and (batches, events per batch) bounds per backend: Snowflake (fakesnow) loads
+# are slow, so few, smaller, fixed examples there.
+PROPERTY_SIZES = {"duckdb": (5, 12), "snowflake": (3, 8)}
+PROPERTY_SETTINGS = {
+    "duckdb": settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck)),
+    "snowflake": settings(max_examples=5, derandomize=True, deadline=None,
+                          suppress_health_check=list(HealthCheck)),
+}
+
+
+def test_incremental_helper_columns_match_full_recompute(request, backend, tmp_path_factory):
+    max_batches, max_events = PROPERTY_SIZES[backend]
+
+    @PROPERTY_SETTINGS[backend]
+    @given(st.lists(st.lists(event_st, min_size=1, max_size=max_events), min_size=1, max_size=max_batches),
+           st.randoms(use_true_random=False))
+    def prop(batches, rnd):
+        with fresh_store(request, backend, tmp_path_factory.mktemp("h") / "h.duckdb") as store:
+            for batch in batches:
+                recs = []
+                for minute, activity, customer, anon in batch:
+                    recs.append({"activity_id": str(uuid.UUID(int=rnd.getrandbits(128), version=4)),
+                                 "ts": (BASE + timedelta(minutes=minute)).isoformat(), "activity": activity,
+                                 "customer": customer, "anonymous_customer_id": anon})
+                assert ingest_records(store, recs, now=NOW).reconciles
+            rows = store.fetchall("SELECT activity_id, ts, activity, customer, anonymous_customer_id FROM activities")
+            got = {r[0]: (r[1], r[2]) for r in store.fetchall("SELECT activity_id, activity_occurrence, activity_repeated_at FROM activities")}
+            assert got == reference(rows)
+
+    prop()
+
+
+@pytest.fixture
+def store(backend_store):
+    return backend_store
 
 
 def test_late_event_renumbers_its_partition(store):

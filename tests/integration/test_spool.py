@@ -178,3 +178,13 @@ def test_a_segment_shortened_by_a_power_failure_never_hides_new_events(tmp_path,
         logger.log(rec(4))
     Loader(store, spool_dir).run_once()
     assert store.fetchone("SELECT count(*) FROM activities WHERE activity_id = ?", [uid(4)]) == (1,)
+
+
+def test_the_loader_refuses_a_snowflake_store_up_front(tmp_path, module_snowflake_store):
+    # The loader suites stay DuckDB-only: the loader stages and merges each batch, with its spool
+    # offsets, on the embedded store's connection. On Snowflake it now says so when it is created
+    # (it used to fail in the first batch with "'SnowflakeSession' object has no attribute 'register'").
+    from activityschema.errors import UnsupportedFeature
+
+    with pytest.raises(UnsupportedFeature, match="snowflake backend does not support the spool loader"):
+        Loader(module_snowflake_store, tmp_path / "spool")
