@@ -1,10 +1,11 @@
 """Product analytics on the demo stream: funnel vs ClickHouse's windowFunnel (chdb), retention, paths.
 
 Usage:
-    python bench/bench_product.py [N] [--dir DIR] [--repeat R]
+    python bench/bench_product.py [N] [--dir DIR] [--source FILE] [--repeat R]
 
-N events (default 1_000_000) are generated with the demo generator and imported; with ``--dir`` the
-store is kept there and reused when it already holds N events. Then, in one run:
+N events (default 1_000_000) are generated with the demo generator (or read from ``--source``, an
+NDJSON file of the demo stream, e.g. /tmp/activityschema-bench/demo-10000000.ndjson) and imported;
+with ``--dir`` the store is kept there and reused when it already holds N events. Then, in one run:
 
 1. Funnel: signup_started → email_verified → profile_completed, ordered, 14-day window. Ours is timed
    as the bare query and end to end (``run_funnel``: validation, provenance, shaping); chdb runs
@@ -87,8 +88,9 @@ def _peak_rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
 
 
-def prepare(count: int, folder: Path) -> Path:
-    """A store with ``count`` demo events (reused when it already has them)."""
+def prepare(count: int, folder: Path, source_file: Path | None = None) -> Path:
+    """A store with ``count`` demo events (reused when it already has them), imported from
+    ``source_file`` when given (it is left in place) or from a freshly generated file."""
     db = folder / f"product_{count}.duckdb"
     if db.exists():
         with DuckDBStore(db) as store:
@@ -97,14 +99,16 @@ def prepare(count: int, folder: Path) -> Path:
                 print(f"reusing {db} ({count:,} events)")
                 return db
         db.unlink()
-    source = folder / f"product_{count}.ndjson"
-    wall, _, written = _timed(lambda: write_ndjson(str(source), events=count))
-    print(f"generated {written:,} events in {wall:.1f} s")
+    source = source_file or folder / f"product_{count}.ndjson"
+    if source_file is None:
+        wall, _, written = _timed(lambda: write_ndjson(str(source), events=count))
+        print(f"generated {written:,} events in {wall:.1f} s")
     with DuckDBStore(db) as store:
         store.execute("SET enable_progress_bar = false")
         wall, _, report = _timed(lambda: import_file(store, source))
     print(f"imported {report.accepted:,} events in {wall:.1f} s ({report.accepted / wall:,.0f} events/s)")
-    source.unlink()
+    if source_file is None:
+        source.unlink()
     return db
 
 
@@ -225,6 +229,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("events", nargs="?", default=str(EVENTS_DEFAULT))
     parser.add_argument("--dir", help="Keep the store here and reuse it.")
+    parser.add_argument("--source", help="Import this demo NDJSON file instead of generating one.")
     parser.add_argument("--repeat", type=int, default=REPEAT_DEFAULT)
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
@@ -240,7 +245,7 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(args.dir) if args.dir else Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        db = prepare(count, folder)
+        db = prepare(count, folder, Path(args.source) if args.source else None)
         bench_phases(db)
         with tempfile.TemporaryDirectory() as ch_dir:
             bench_funnel(db, Path(ch_dir), args.repeat)

@@ -38,26 +38,39 @@ NONE_BUCKET = "$none"
 def _counted_ctes(r: Resolved, *, same_chain_per_instant: bool) -> list[str]:
     """``counted``: per actor the entry with the highest level, then the lowest (t1, id1). When all
     entries of an actor at one instant have the same chain (disjoint ordered steps, no breakdown),
-    one integer key — level, then -t1 — picks it, which is cheaper than comparing structs."""
+    one integer key — level, then -t1 — picks it: every step time is then taken by its own scalar
+    ``arg_max_null`` on that key (ties on the key have equal chains, so the picks agree), which is
+    cheaper than building and comparing structs. ``arg_max_null`` keeps a NULL time (a step not
+    reached) rather than skipping to another entry."""
     level = " + ".join(["1"] + [f"CAST(t{k} IS NOT NULL AS INTEGER)" for k in range(2, r.n + 1)])
     times = ["t1"] + [f"t{k}" for k in range(2, r.n + 1)]
-    names = times if same_chain_per_instant else ["level", "id1", "bvalue", *times]
+    if same_chain_per_instant:
+        picks = ", ".join(f"arg_max_null({c}, pick) AS {c}" for c in times)
+        return [f"""counted AS (
+    SELECT actor, {", ".join(times)}, '' AS id1, CAST(NULL AS VARCHAR) AS bvalue, level
+    FROM (
+        SELECT actor, max(level) AS level, {picks}
+        FROM (SELECT *, (CAST(level AS HUGEINT) << 64) - epoch_us(t1) AS pick
+              FROM (SELECT *, {level} AS level FROM entries))
+        GROUP BY actor
+    )
+)"""] + _labeled_ctes(r)
+    names = ["level", "id1", "bvalue", *times]
     fields = ", ".join(f"'{c}': {c}" for c in names)
     columns = ", ".join(f"e.{c} AS {c}" for c in names)
-    if same_chain_per_instant:
-        pick = f"arg_max({{{fields}}}, (CAST(level AS HUGEINT) << 64) - epoch_us(t1))"
-        picked_level = " + ".join(["1"] + [f"CAST(e.t{k} IS NOT NULL AS INTEGER)" for k in range(2, r.n + 1)])
-        columns += f", '' AS id1, CAST(NULL AS VARCHAR) AS bvalue, {picked_level} AS level"
-    else:
-        pick = f"arg_min({{{fields}}}, (-level, t1, id1))"
-    ctes = [f"""counted AS (
+    return [f"""counted AS (
     SELECT actor, {columns}
     FROM (
-        SELECT actor, {pick} AS e
+        SELECT actor, arg_min({{{fields}}}, (-level, t1, id1)) AS e
         FROM (SELECT *, {level} AS level FROM entries)
         GROUP BY actor
     )
-)"""]
+)"""] + _labeled_ctes(r)
+
+
+def _labeled_ctes(r: Resolved) -> list[str]:
+    """``labeled``: ``counted`` with its breakdown bucket (the top values, the rest as 'other')."""
+    ctes = []
     if r.has_breakdown:
         r.bind["other_bucket"] = OTHER_BUCKET
         ctes.append("""top_buckets AS (

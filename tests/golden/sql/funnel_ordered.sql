@@ -48,10 +48,11 @@ entries AS (
     )
 ),
 counted AS (
-    SELECT actor, e.t1 AS t1, e.t2 AS t2, e.t3 AS t3, '' AS id1, CAST(NULL AS VARCHAR) AS bvalue, 1 + CAST(e.t2 IS NOT NULL AS INTEGER) + CAST(e.t3 IS NOT NULL AS INTEGER) AS level
+    SELECT actor, t1, t2, t3, '' AS id1, CAST(NULL AS VARCHAR) AS bvalue, level
     FROM (
-        SELECT actor, arg_max({'t1': t1, 't2': t2, 't3': t3}, (CAST(level AS HUGEINT) << 64) - epoch_us(t1)) AS e
-        FROM (SELECT *, 1 + CAST(t2 IS NOT NULL AS INTEGER) + CAST(t3 IS NOT NULL AS INTEGER) AS level FROM entries)
+        SELECT actor, max(level) AS level, arg_max_null(t1, pick) AS t1, arg_max_null(t2, pick) AS t2, arg_max_null(t3, pick) AS t3
+        FROM (SELECT *, (CAST(level AS HUGEINT) << 64) - epoch_us(t1) AS pick
+              FROM (SELECT *, 1 + CAST(t2 IS NOT NULL AS INTEGER) + CAST(t3 IS NOT NULL AS INTEGER) AS level FROM entries))
         GROUP BY actor
     )
 ),
