@@ -14,6 +14,11 @@ Order of commits, and why a crash at any instant is harmless:
 A crash between 1 and 2 leaves the file offset behind; on start the loader takes the larger of the
 two, so nothing is replayed. Were a batch ever replayed anyway (a store restored from an older
 backup), the merge counts its events as duplicates and stores nothing twice.
+
+On the Snowflake backend the batch is validated locally and merged in the warehouse
+(``snowflake_load``) with the offsets written last inside that same transaction, so the order and
+the argument are the same. (Should a warehouse ever commit the merge without the offsets, the
+replayed batch would merge as duplicates: still nothing lost, nothing stored twice.)
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from typing import Any
 
 import duckdb
 
-from ..errors import IngestError, StoreError, UnsupportedFeature
+from ..errors import ConfigError, IngestError, StoreError
 from ..settings import resolve
 from ..store.duckdb import DuckDBStore
 from .importer import ingest_staged, utc_now
@@ -64,6 +69,15 @@ ON CONFLICT (segment) DO UPDATE SET
     updated_at = excluded.updated_at
 """
 FORGET_SQL = "DELETE FROM spool_progress WHERE list_contains(CAST(? AS VARCHAR[]), segment)"
+WAREHOUSE_UPSERT_PROGRESS_SQL = """
+MERGE INTO spool_progress t
+USING (SELECT ? AS segment, ? AS end_offset, ? AS batch_id, CAST(? AS TIMESTAMP_NTZ) AS updated_at) s
+ON t.segment = s.segment
+WHEN MATCHED THEN UPDATE SET end_offset = s.end_offset, batch_id = s.batch_id, updated_at = s.updated_at
+WHEN NOT MATCHED THEN INSERT (segment, end_offset, batch_id, updated_at)
+    VALUES (s.segment, s.end_offset, s.batch_id, s.updated_at)
+"""
+WAREHOUSE_FORGET_SQL = "DELETE FROM spool_progress WHERE segment = ?"
 
 BatchListener = Callable[[LoadReport], None]
 
@@ -101,11 +115,11 @@ class Loader:
                  batch_events: int | None = None, archive_dir: str | Path | None = None,
                  poll_seconds: float = POLL_SECONDS_DEFAULT, on_batch: BatchListener | None = None,
                  max_retries: int | None = None, env: dict[str, str] | None = None) -> None:
-        if getattr(store, "dialect", "duckdb") != "duckdb":
-            # The loader stages and merges each batch on the embedded store's connection, with its
-            # offsets in the same transaction; on Snowflake that failed deep inside the first batch.
-            raise UnsupportedFeature(store.dialect, "the spool loader (load files or batches with "
-                                     "`activityschema import` / ingest_records, which merge in the warehouse)")
+        self._warehouse = getattr(store, "dialect", "duckdb") != "duckdb"
+        if self._warehouse and spool is None and not resolve("spool_dir", None, env):
+            # ``<db>.spool`` has no meaning for a warehouse: the spool is a local directory.
+            raise ConfigError("Loading a spool into Snowflake needs its directory: pass the spool "
+                              "(--spool-dir) or set ACTIVITYSCHEMA_SPOOL_DIR.", code="spool_dir_required")
         if not isinstance(spool, Spool):
             spool = Spool(spool or default_spool_dir(store.path, env=env), env=env)
         self.store = store
@@ -261,8 +275,11 @@ class Loader:
                     for _, lines, _ in chunks for line in lines if line.strip()]
         ends = [(name, end) for name, _, end in chunks]
         source = "spool:" + chunks[0][0] + (f"+{len(chunks) - 1}" if len(chunks) > 1 else "")
-        report = self._retrying(lambda: self.store.run_write(
-            lambda con: self._load(con, source, payloads, ends)))
+        if self._warehouse:
+            report = self._retrying(lambda: self._load_warehouse(source, payloads, ends))
+        else:
+            report = self._retrying(lambda: self.store.run_write(
+                lambda con: self._load(con, source, payloads, ends)))
         self._forget = []
         self._offsets.update(ends)
         write_offsets(self.spool.dir, self._offsets)
@@ -283,6 +300,27 @@ class Loader:
             con.execute(UPSERT_PROGRESS_SQL, [name, end, report.batch_id, now])
         if self._forget:
             con.execute(FORGET_SQL, [self._forget])
+        return report
+
+    def _load_warehouse(self, source: str, payloads: list[str], ends: list[tuple[str, int]]) -> LoadReport:
+        """The Snowflake form of ``_load``: the offsets go last into the load's own transaction."""
+        from .snowflake_load import ingest_payloads_snowflake
+
+        now = utc_now()
+        forget = list(self._forget)
+
+        def record_offsets(session: Any, report: LoadReport) -> None:
+            for name, end in ends:
+                session.execute(WAREHOUSE_UPSERT_PROGRESS_SQL, [name, end, report.batch_id, now])
+            for name in forget:
+                session.execute(WAREHOUSE_FORGET_SQL, [name])
+
+        if payloads:
+            return ingest_payloads_snowflake(self.store, payloads, source=source, now=now,  # type: ignore[arg-type]
+                                             max_future_hours=self.max_future_hours, in_transaction=record_offsets)
+        report = LoadReport(batch_id=str(uuid.uuid4()), source=source)
+        with self.store.session() as session, session.transaction():  # type: ignore[attr-defined]
+            record_offsets(session, report)
         return report
 
     def _retire(self, name: str) -> None:

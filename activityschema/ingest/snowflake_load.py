@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,9 @@ from . import snowflake_sql as Q
 from .merge import CONTENT_HASH_SQL, LoadReport
 from .sources import stage_file, stage_payloads
 from .validate_sql import validate_table
+
+# Work done last inside a load's transaction, after the merge (the loader records its offsets here).
+InTransaction = Callable[[SnowflakeSession, LoadReport], None]
 
 UPLOAD_CHUNK_ROWS = 16_384
 SESSION_KEY = "ingest_work_tables"
@@ -159,9 +162,11 @@ def load_validated(
     now: datetime,
     per_record: bool = False,
     pulled: governance.Pulled | None = None,
+    in_transaction: InTransaction | None = None,
 ) -> LoadReport:
     """Send the validator's ``_checked`` table of ``local`` to Snowflake and merge it; ``pulled``
-    (from ``_validated``) says which governance changes of the checks to write back."""
+    (from ``_validated``) says which governance changes of the checks to write back;
+    ``in_transaction`` runs last inside the load's transaction (the loader's offsets)."""
     report = LoadReport(batch_id=str(uuid.uuid4()), source=source)
     store.ensure_session_objects(SESSION_KEY, Q.WORK_TABLES)
     with store.session() as session:
@@ -176,6 +181,8 @@ def load_validated(
             session.execute(Q.RECORD_BATCH, [report.batch_id, report.source, report.submitted,
                                              report.accepted, report.duplicate, report.rejected, now])
             session.execute(Q.RECORD_TOUCHED, [report.batch_id, now])
+            if in_transaction is not None:
+                in_transaction(session, report)
     return report
 
 
@@ -189,14 +196,31 @@ def ingest_records_snowflake(
     max_future_hours: float = MAX_FUTURE_HOURS_DEFAULT,
 ) -> LoadReport:
     """``ingest_records`` for the Snowflake store: dicts or JSON texts, one transaction."""
-    from .importer import to_payload, utc_now
+    from .importer import to_payload
 
-    payloads = [to_payload(r) for r in records]
+    return ingest_payloads_snowflake(store, [to_payload(r) for r in records], source=source, now=now,
+                                     per_record=per_record, max_future_hours=max_future_hours)
+
+
+def ingest_payloads_snowflake(
+    store: SnowflakeStore,
+    payloads: list[str],
+    *,
+    source: str,
+    now: datetime | None = None,
+    per_record: bool = False,
+    max_future_hours: float = MAX_FUTURE_HOURS_DEFAULT,
+    in_transaction: InTransaction | None = None,
+) -> LoadReport:
+    """Raw JSON lines (a spool batch, a request) validated locally and merged in one transaction."""
+    from .importer import utc_now
+
     now = now or utc_now()
     local, pulled = _validated(store, lambda con: stage_payloads(con, payloads, "_raw"), now=now, derive_ids=False,
                                max_future_hours=max_future_hours)
     try:
-        return load_validated(store, local, source=source, now=now, per_record=per_record, pulled=pulled)
+        return load_validated(store, local, source=source, now=now, per_record=per_record, pulled=pulled,
+                              in_transaction=in_transaction)
     finally:
         local.close()
 

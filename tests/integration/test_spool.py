@@ -180,11 +180,40 @@ def test_a_segment_shortened_by_a_power_failure_never_hides_new_events(tmp_path,
     assert store.fetchone("SELECT count(*) FROM activities WHERE activity_id = ?", [uid(4)]) == (1,)
 
 
-def test_the_loader_refuses_a_snowflake_store_up_front(tmp_path, module_snowflake_store):
-    # The loader suites stay DuckDB-only: the loader stages and merges each batch, with its spool
-    # offsets, on the embedded store's connection. On Snowflake it now says so when it is created
-    # (it used to fail in the first batch with "'SnowflakeSession' object has no attribute 'register'").
-    from activityschema.errors import UnsupportedFeature
+def _sf_rec(n: int, customer: str = "c1") -> dict:
+    return {"activity_id": uid(n), "ts": f"2026-01-01T00:00:{n:02d}Z", "activity": "page_viewed", "customer": customer}
 
-    with pytest.raises(UnsupportedFeature, match="snowflake backend does not support the spool loader"):
-        Loader(module_snowflake_store, tmp_path / "spool")
+
+def test_the_loader_loads_a_spool_into_snowflake_exactly_once(tmp_path, module_snowflake_store):
+    """The loader on the Snowflake backend (fakesnow): events land once, offsets are kept in the
+    warehouse's ``spool_progress`` with the batch, a restart replays nothing, and a replay forced by
+    losing every offset merges as duplicates, never as second copies."""
+    from activityschema.errors import ConfigError
+    from tests.backends import reset_snowflake
+
+    store = reset_snowflake(module_snowflake_store)
+    with pytest.raises(ConfigError) as err:
+        Loader(store)  # no ``<db>.spool`` for a warehouse: the spool directory must be given
+    assert err.value.code == "spool_dir_required"
+    spool_dir = tmp_path / "spool"
+    with ActivityLogger(spool_dir) as logger:
+        logger.log_many([_sf_rec(n) for n in range(1, 6)] + [_sf_rec(1, customer="c2")])  # a conflict
+    stats = Loader(store, spool_dir).run_once()
+    assert (stats.accepted, stats.rejected) == (5, 1)
+    assert store.fetchone("SELECT count(*) FROM activities") == (5,)
+    progress = store.fetchall("SELECT segment, end_offset FROM spool_progress")
+    assert progress and all(end > 0 for _, end in progress)
+
+    again = Loader(store, spool_dir).run_once()  # restart: nothing replayed
+    assert again.submitted == 0
+
+    with ActivityLogger(spool_dir) as logger:
+        logger.log_many([_sf_rec(n) for n in range(6, 9)])
+    write_offsets(spool_dir, {})  # both offset records lost: the whole spool is read again
+    with store.session() as session:
+        session.execute("DELETE FROM spool_progress")
+    replay = Loader(store, spool_dir).run_once()
+    assert replay.accepted == 3 and replay.duplicate >= 5
+    assert store.fetchone("SELECT count(*), count(DISTINCT activity_id) FROM activities") == (8, 8)
+    numbers = store.fetchall("SELECT activity_occurrence FROM activities ORDER BY ts")
+    assert [n for (n,) in numbers] == list(range(1, 9))  # helper columns kept through the replay

@@ -14,6 +14,8 @@ from ...ingest.loader import Loader, LoaderStats
 from ...ingest.merge import LoadReport
 from ...ingest.spool import Spool, default_spool_dir
 from ...ingest.spool_view import backlog
+from ...settings import resolve
+from ...store.backend import open_backend
 from ...store.duckdb import DuckDBStore
 from ._common import DbOption, JsonOption, console, db_path, err_console, print_json, print_table
 
@@ -54,6 +56,8 @@ def _open_store(path: str, stop: threading.Event, retries: int | None) -> DuckDB
     delay, attempt = OPEN_RETRY_FIRST_SECONDS, 0
     while True:
         try:
+            if resolve("backend") != "duckdb":  # the warehouse: the loader merges there
+                return open_backend()  # type: ignore[return-value]
             return DuckDBStore(path)
         except StoreError as exc:
             attempt += 1
@@ -90,7 +94,9 @@ def loader(
     if store is None:
         return
     try:
-        spool = Spool(default_spool_dir(store.path, spool_dir))
+        warehouse = getattr(store, "dialect", "duckdb") != "duckdb"
+        spool = (None if warehouse and not (spool_dir or resolve("spool_dir"))  # Loader explains
+                 else Spool(default_spool_dir(store.path, spool_dir)))
         worker = Loader(store, spool, batch_events=batch_events, archive_dir=archive,
                         poll_seconds=poll_ms / 1000, max_retries=ONCE_RETRIES if once else None)
         if verbose:
