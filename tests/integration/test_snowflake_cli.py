@@ -92,3 +92,22 @@ def test_rejects_commands_run_on_snowflake(snowflake_env, tmp_path):
     assert json.loads(resubmitted.stdout)["accepted"] == 1
     with opened(env=env, read_only=True) as store:
         assert list_rejects(store) == [] and len(list_rejects(store, status="resubmitted")) == 1
+
+
+def test_loader_command_drains_a_spool_into_snowflake(snowflake_env, tmp_path):
+    from activityschema.ingest.logger import ActivityLogger
+    from activityschema.store.backend import opened
+
+    env = {**snowflake_env, "ACTIVITYSCHEMA_SNOWFLAKE_DATABASE": "LOADERTEST"}
+    refused = run(env, "loader", "--once")
+    assert refused.returncode == 1 and "spool_dir_required" in refused.stderr, refused.stderr
+    spool = tmp_path / "spool"
+    with ActivityLogger(spool) as logger:
+        logger.log_many([event("visited_page", f"2026-01-0{i}T00:00:00Z", "c1", i) for i in range(1, 5)])
+    first = run(env, "loader", "--once", "--spool-dir", str(spool), "--json")
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["accepted"] == 4
+    again = run(env, "loader", "--once", "--spool-dir", str(spool), "--json")
+    assert json.loads(again.stdout)["submitted"] == 0  # offsets kept in the warehouse: no replay
+    with opened(env=env) as store:
+        assert store.fetchall("SELECT count(*) FROM activities") == [(4,)]
