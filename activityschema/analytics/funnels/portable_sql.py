@@ -29,10 +29,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..common.columns import ACTOR_SQL
-from ..common.sqltext import tidy
 from .query import OTHER_BUCKET, FunnelActorsRequest, FunnelRequest
 from .shared import Resolved, entry_end, resolve, scan_bounds
-from .sql import NONE_BUCKET
+from .sql import drilldown_select, summary_select
 
 DEADLINE_SQL = "{t} + to_microseconds($window_us)"
 
@@ -270,36 +269,13 @@ summary AS (
     FROM labeled
     {group_by}
 )""")
-    sql = "WITH " + ",\n".join(ctes) + """
-SELECT s.*, {'lo': span.lo, 'width': span.width, 'converted': span.converted,
-             'median_us': span.median_us, 'mean_us': span.mean_us, 'bins': histogram.bins} AS ttc
-FROM summary s, span, histogram
-ORDER BY s.is_total DESC, s.is_other, s.reached_1 DESC, s.bucket NULLS LAST
-"""
-    return tidy(sql), r.bind
+    return summary_select(ctes, r)
 
 
 def actors_sql(request: FunnelActorsRequest) -> tuple[str, dict[str, Any]]:
     """The columns of ``sql.actors_sql``: one page of the actors who reached / dropped at a step."""
     ctes, r = _ctes(request)
-    d = request.drilldown
-    r.bind.update(step=d.step, limit=d.limit, offset=d.offset)
-    status = "level >= $step" if d.status == "reached" else "level = $step - 1"
-    bucket = ""
-    if request.breakdown and d.breakdown_value is not None:
-        r.bind.update(bucket_value=d.breakdown_value, none_bucket=NONE_BUCKET)
-        bucket = "AND coalesce(bucket, $none_bucket) = $bucket_value"
-    last = "CASE level " + " ".join(f"WHEN {k} THEN t{k}" for k in range(2, r.n + 1)) + " ELSE t1 END"
-    sql = "WITH " + ",\n".join(ctes) + f"""
-SELECT actor, t1 AS entered_at, level AS furthest_step, {last} AS last_step_at, bucket AS breakdown_value,
-       count(*) OVER () AS total
-FROM labeled
-WHERE {status}
-  {bucket}
-ORDER BY t1, actor
-LIMIT $limit OFFSET $offset
-"""
-    return tidy(sql), r.bind
+    return drilldown_select(ctes, r, request)
 
 
 def _register() -> None:

@@ -147,6 +147,13 @@ summary AS (
     FROM labeled
     {group_by}
 )""")
+    return summary_select(ctes, r)
+
+
+def summary_select(ctes: list[str], r: Resolved) -> tuple[str, dict[str, Any]]:
+    """The funnel's last step over its CTEs (ending in ``summary``, ``span``, ``histogram``):
+    one row per breakdown value plus the total, with the time-to-convert struct. Shared by the
+    DuckDB and the portable (Snowflake) forms."""
     sql = "WITH " + ",\n".join(ctes) + """
 SELECT s.*, {'lo': span.lo, 'width': span.width, 'converted': span.converted,
              'median_us': span.median_us, 'mean_us': span.mean_us, 'bins': histogram.bins} AS ttc
@@ -159,6 +166,12 @@ ORDER BY s.is_total DESC, s.is_other, s.reached_1 DESC, s.bucket NULLS LAST
 def actors_sql(request: FunnelActorsRequest) -> tuple[str, dict[str, Any]]:
     """Actors who reached step k (level >= k) or dropped at step k (level = k - 1), one page."""
     ctes, r = _ctes(request)
+    return drilldown_select(ctes, r, request)
+
+
+def drilldown_select(ctes: list[str], r: Resolved, request: FunnelActorsRequest) -> tuple[str, dict[str, Any]]:
+    """One page of the actors of ``labeled`` (one row per actor: level, step times, bucket) who
+    reached or dropped at the drill-down's step. Shared by the DuckDB and the portable forms."""
     d = request.drilldown
     r.bind.update(step=d.step, limit=d.limit, offset=d.offset)
     status = "level >= $step" if d.status == "reached" else "level = $step - 1"
