@@ -29,9 +29,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..common.columns import ACTOR_SQL
-from .query import OTHER_BUCKET, FunnelActorsRequest, FunnelRequest
+from .query import FunnelActorsRequest, FunnelRequest
 from .shared import Resolved, entry_end, resolve, scan_bounds
-from .sql import drilldown_select, summary_select
+from .sql import drilldown_select, labeled_ctes, summary_select
 
 DEADLINE_SQL = "{t} + to_microseconds($window_us)"
 
@@ -199,28 +199,7 @@ def _counted_ctes(r: Resolved) -> list[str]:
     FROM (SELECT *, {_level(r.n)} AS level FROM entries) AS leveled
     QUALIFY row_number() OVER (PARTITION BY actor ORDER BY level DESC, t1, id1) = 1
 )"""]
-    if r.has_breakdown:
-        r.bind["other_bucket"] = OTHER_BUCKET
-        ctes.append("""top_buckets AS (
-    SELECT bvalue, count(*) AS actors
-    FROM counted
-    GROUP BY bvalue
-    ORDER BY actors DESC, bvalue NULLS LAST
-    LIMIT $breakdown_limit
-),
-labeled AS (
-    SELECT c.*,
-           CASE WHEN b.actors IS NULL THEN $other_bucket ELSE c.bvalue END AS bucket,
-           b.actors IS NULL AS is_other
-    FROM counted c
-    LEFT JOIN top_buckets b ON b.bvalue IS NOT DISTINCT FROM c.bvalue
-)""")
-    else:
-        ctes.append("""labeled AS (
-    SELECT *, CAST(NULL AS VARCHAR) AS bucket, false AS is_other
-    FROM counted
-)""")
-    return ctes
+    return ctes + labeled_ctes(r)
 
 
 def _ctes(request: FunnelRequest) -> tuple[list[str], Resolved]:

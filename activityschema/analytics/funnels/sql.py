@@ -54,7 +54,7 @@ def _counted_ctes(r: Resolved, *, same_chain_per_instant: bool) -> list[str]:
               FROM (SELECT *, {level} AS level FROM entries))
         GROUP BY actor
     )
-)"""] + _labeled_ctes(r)
+)"""] + labeled_ctes(r)
     names = ["level", "id1", "bvalue", *times]
     fields = ", ".join(f"'{c}': {c}" for c in names)
     columns = ", ".join(f"e.{c} AS {c}" for c in names)
@@ -65,11 +65,12 @@ def _counted_ctes(r: Resolved, *, same_chain_per_instant: bool) -> list[str]:
         FROM (SELECT *, {level} AS level FROM entries)
         GROUP BY actor
     )
-)"""] + _labeled_ctes(r)
+)"""] + labeled_ctes(r)
 
 
-def _labeled_ctes(r: Resolved) -> list[str]:
-    """``labeled``: ``counted`` with its breakdown bucket (the top values, the rest as 'other')."""
+def labeled_ctes(r: Resolved) -> list[str]:
+    """``labeled``: ``counted`` with its breakdown bucket (the top values, the rest as 'other').
+    Shared by the DuckDB and the portable (Snowflake) forms."""
     ctes = []
     if r.has_breakdown:
         r.bind["other_bucket"] = OTHER_BUCKET
