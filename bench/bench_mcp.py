@@ -20,9 +20,11 @@ does not exist yet), so before/after runs measure the same data without rebuildi
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -48,7 +50,10 @@ GOAL_MS = 5.0
 
 
 def line(name: str, samples: list[float], goal: bool = False) -> dict[str, float]:
-    p = percentiles(samples)
+    return show(name, percentiles(samples), goal)
+
+
+def show(name: str, p: dict[str, float], goal: bool = False) -> dict[str, float]:
     verdict = f"   goal p95 <= {GOAL_MS:g} ms: {'met' if p['p95'] <= GOAL_MS else 'NOT met'}" if goal else ""
     print(f"  {name:46s} {fmt(p)}{verdict}")
     return p
@@ -160,6 +165,36 @@ async def over_stdio(db: str, picks: list[str]) -> dict[str, dict[str, float]]:
             "log": line("log_event (durable)", logs, goal=True)}
 
 
+TS_CLIENT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mcp_ts_client")
+
+
+def over_stdio_typescript(db: str, picks: list[str]) -> dict[str, dict[str, float]] | None:
+    """The same stdio session driven by the official TypeScript SDK client (what desktop assistants
+    embed), when node and npm are on the machine: a second real client, a lighter one than Python's."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if not (node and npm):
+        print("MCP stdio session, TypeScript SDK client: skipped (node/npm not found)")
+        return None
+    if not os.path.isdir(os.path.join(TS_CLIENT_DIR, "node_modules")):
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--silent"], cwd=TS_CLIENT_DIR, check=True)
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+        f.write("\n".join(picks))
+    server = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "_mcp_noop_server.py"),
+              "mcp", "--db", db, "--log-level", "WARNING"]
+    try:
+        done = subprocess.run([node, os.path.join(TS_CLIENT_DIR, "client.mjs"), str(len(picks)), f.name,
+                               str(LOG_EVENT_CALLS_MAX), "--", *server],
+                              capture_output=True, text=True, check=True, env=dict(os.environ))
+    finally:
+        os.unlink(f.name)
+    result: dict[str, dict[str, float]] = json.loads(done.stdout.strip().splitlines()[-1])
+    print("MCP stdio session, TypeScript SDK client (@modelcontextprotocol/sdk):")
+    for key, name, goal in (("noop", "noop tool (SDK + stdio + dispatch floor)", False),
+                            ("get_context", "get_context (cached)", True), ("log_event", "log_event (durable)", True)):
+        show(name, result[key], goal)
+    return result
+
+
 def main(argv: list[str]) -> int:
     customers = int(argv[1].replace("_", "")) if len(argv) > 1 else CUSTOMERS_DEFAULT
     calls = int(argv[2].replace("_", "")) if len(argv) > 2 else CALLS_DEFAULT
@@ -179,6 +214,7 @@ def main(argv: list[str]) -> int:
         disk = disk_floor(tmp)
         in_process(db, picks)
         stdio = anyio.run(over_stdio, db, picks)
+        over_stdio_typescript(db, picks)
     ping, read, log = stdio["ping"], stdio["read"], stdio["log"]
     sync = disk["fdatasync"]
     print(f"at p95: get_context = noop floor {ping['p95']:.2f} ms + {max(read['p95'] - ping['p95'], 0):.2f} ms "

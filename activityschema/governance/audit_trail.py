@@ -43,7 +43,7 @@ from ..errors import StoreError
 from ..ingest.spool_files import sync_dir, sync_file, write_all
 from ..store.duckdb import DuckDBStore
 from . import keys
-from .audit import append_entry, append_scrubbed, scrub_details
+from .audit import ScrubbedRow, append_scrubbed_many, scrub_details
 
 SIDECAR_SUFFIX = ".audit-pending.ndjson"
 ABSORBING_SUFFIX = ".absorbing"
@@ -70,13 +70,9 @@ class Entry:
     scrubbed: bool = False
     detail_text: str | None = None
 
-    def append(self, con: duckdb.DuckDBPyConnection) -> int:
-        if self.scrubbed:
-            return append_scrubbed(con, self.actor, self.action, template=self.template, query_hash=self.query_hash,
-                                   row_count=self.row_count, subject_hash=self.subject, detail_text=self.detail_text,
-                                   now=self.at)
-        return append_entry(con, self.actor, self.action, template=self.template, query_hash=self.query_hash,
-                            row_count=self.row_count, subject=self.subject, details=self.details, now=self.at)
+    def scrubbed_row(self, secret: bytes) -> ScrubbedRow:
+        e = self.scrub(secret)
+        return ScrubbedRow(e.actor, e.action, e.template, e.query_hash, e.row_count, e.subject, e.detail_text, e.at)
 
     def scrub(self, secret: bytes) -> Entry:
         """The entry as the chain will hold it: no readable customer identifier left."""
@@ -218,9 +214,15 @@ def absorb_sidecar(store: DuckDBStore, con: duckdb.DuckDBPyConnection) -> int:
         entries = _entries(absorbing)
     else:
         return 0
-    for entry in entries:
-        entry.append(con)
+    _chain(con, entries)
     return len(entries)
+
+
+def _chain(con: duckdb.DuckDBPyConnection, entries: list[Entry]) -> None:
+    """Append ``entries`` to the hash chain, in order, with one insert (``append_scrubbed_many``)."""
+    if entries:
+        secret = keys.hash_secret(con)
+        append_scrubbed_many(con, [e.scrubbed_row(secret) for e in entries], secret=secret)
 
 
 def finish_absorb(store: DuckDBStore) -> None:
@@ -233,8 +235,7 @@ def append_now(store: DuckDBStore, entries: list[Entry]) -> int:
     """Absorb the journal, then append ``entries``, all in one write transaction."""
     with store.write() as con:
         count = absorb_sidecar(store, con)
-        for entry in entries:
-            entry.append(con)
+        _chain(con, entries)
     finish_absorb(store)
     return count + len(entries)
 

@@ -29,6 +29,7 @@ from ..governance.access import Principal, bearer_token
 from ..schema.jsonable import dumps
 from .envelope import error_body, internal_error
 from .audited import INTERFACE
+from .mcp_stdio import event_loop_stdio
 from .runtime import Runtime
 
 log = logging.getLogger("activityschema.mcp")
@@ -66,6 +67,12 @@ class ActivitySchemaMCP(MCPServer[Any]):
             return error_result(error_body(_argument_error(name, exc)))
         finally:
             _CALL_CONTEXT.reset(token)
+
+    async def run_stdio_async(self) -> None:
+        """The SDK's stdio session, with the pipes served on the event loop (see ``mcp_stdio``)."""
+        async with event_loop_stdio() as (read_stream, write_stream):
+            await self._lowlevel_server.run(read_stream, write_stream,
+                                            self._lowlevel_server.create_initialization_options())
 
     async def read_resource(self, uri: Any, context: Context[Any, Any] | None = None) -> Any:
         token = _CALL_CONTEXT.set(context)

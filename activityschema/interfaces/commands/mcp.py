@@ -47,6 +47,9 @@ def mcp(
         except KeyboardInterrupt:
             pass  # SIGTERM or Ctrl-C: shut down like an end of input
     finally:
+        # A client that closed stdin may send SIGTERM while we drain (the TypeScript SDK does after 2 s):
+        # the shutdown is already under way, and interrupting it would leave threads inside DuckDB.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         rt.close()
 
 
