@@ -11,7 +11,9 @@ from ...store.duckdb import DuckDBStore
 # rows, not a scan of the whole stream (a DISTINCT over 10M events took ~70 ms of CPU, ~150 ms
 # wall, before every funnel, retention or anchored paths query). Only a missing name reads every
 # row — and then the full list is read to suggest a correction.
-PROBE_SQL = "(SELECT activity FROM activities WHERE activity = $name_{i} LIMIT 1)"
+# Each probe is a subquery, not a parenthesized UNION branch, which the Snowflake path refuses.
+PROBE_SQL = ("SELECT activity FROM (SELECT activity FROM activities WHERE activity = $name_{i} LIMIT 1)"
+             " AS probe_{i}")
 KNOWN_ACTIVITIES_SQL = "SELECT DISTINCT activity FROM activities"
 
 
