@@ -7,10 +7,18 @@ from collections.abc import Iterable
 from ...errors import ValidationError, suggest
 from ...store.duckdb import DuckDBStore
 
-# The filter reaches the scan, so checking a few names reads little; the full list is read only to
-# suggest a correction when a name is missing.
-PRESENT_SQL = "SELECT DISTINCT activity FROM activities WHERE list_contains($names, activity)"
+# One probe per name that stops at its first event (LIMIT 1), so a name that is there costs a few
+# rows, not a scan of the whole stream (a DISTINCT over 10M events took ~70 ms of CPU, ~150 ms
+# wall, before every funnel, retention or anchored paths query). Only a missing name reads every
+# row — and then the full list is read to suggest a correction.
+# Each probe is a subquery, not a parenthesized UNION branch, which the Snowflake path refuses.
+PROBE_SQL = ("SELECT activity FROM (SELECT activity FROM activities WHERE activity = $name_{i} LIMIT 1)"
+             " AS probe_{i}")
 KNOWN_ACTIVITIES_SQL = "SELECT DISTINCT activity FROM activities"
+
+
+def present_sql(count: int) -> str:
+    return "\nUNION ALL\n".join(PROBE_SQL.format(i=i) for i in range(count))
 
 
 def known_activities(store: DuckDBStore) -> set[str]:
@@ -22,7 +30,8 @@ def check_known_activities(store: DuckDBStore, names: Iterable[str]) -> None:
     wanted = list(dict.fromkeys(names))
     if not wanted:
         return
-    present = {row[0] for row in store.fetchall(PRESENT_SQL, {"names": wanted})}
+    bind = {f"name_{i}": name for i, name in enumerate(wanted)}
+    present = {row[0] for row in store.fetchall(present_sql(len(wanted)), bind)}
     for name in wanted:
         if name not in present:
             hint = suggest(name, sorted(known_activities(store)))
