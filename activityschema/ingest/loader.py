@@ -104,6 +104,22 @@ class LoaderStats:
         return asdict(self)
 
 
+def _lower_priority(nice: int) -> None:
+    """Make the calling thread ``nice`` steps nicer (Linux schedules threads one by one).
+
+    A loader in a server process competes for the CPUs with the requests it serves: under
+    contention the requests come first and merges take what is left (backpressure bounds the backlog
+    that builds up). Without contention the niceness changes nothing. Best effort: where threads
+    cannot be reniced on their own, nothing happens."""
+    if nice <= 0 or not hasattr(os, "setpriority") or not hasattr(threading, "get_native_id"):
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(os.getpriority(os.PRIO_PROCESS, tid) + nice, 19))
+    except OSError:
+        log.debug("could not lower the loader thread's priority", exc_info=True)
+
+
 class _Stopped(Exception):
     """Raised inside the loop when a stop was asked for while waiting to retry."""
 
@@ -129,6 +145,7 @@ class Loader:
         self.poll_seconds = poll_seconds
         self.max_retries = max_retries
         self.max_future_hours = float(resolve("max_future_hours", None, env))
+        self.nice = int(resolve("loader_nice", None, env))
         self.stats = LoaderStats()
         self.error: BaseException | None = None
         self._listeners = [on_batch] if on_batch else []
@@ -166,6 +183,7 @@ class Loader:
         return self
 
     def _thread_main(self, claim: contextlib.AbstractContextManager[None]) -> None:
+        _lower_priority(self.nice)
         try:
             self._loop()
         except BaseException as exc:  # noqa: BLE001 - kept for the owner to inspect

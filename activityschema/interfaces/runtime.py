@@ -108,12 +108,11 @@ class Runtime:
         the answer (group commit), so statuses are final, ``duplicate`` included."""
         if wait or self.spooler is None:
             return self.committer.submit(records, source=source)
-        from ..ingest.queued import actor_of, queue_records
+        from ..ingest.queued import accepted_actors, queue_records
 
         report = queue_records(self.spooler, records, source=source,
                                reject=lambda bad: self.committer.submit(bad, source=source))
-        actors = {actor_of(records[r["index"]]) for r in report.results or () if r["status"] == "accepted"}
-        actors.discard(None)
+        actors = accepted_actors(records, report)
         now = time.monotonic()
         with self._queued_lock:
             self._queued.update(dict.fromkeys(actors, now))
