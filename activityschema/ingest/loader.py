@@ -104,17 +104,28 @@ class LoaderStats:
         return asdict(self)
 
 
+THREAD_NAME = "as-loader"  # what ``top -H`` / ``ps -L`` show for an in-process loader thread (Linux)
+
+
 def _lower_priority(nice: int) -> None:
-    """Make the calling thread ``nice`` steps nicer (Linux schedules threads one by one).
+    """Name the calling thread for the OS and make it ``nice`` steps nicer (Linux schedules threads
+    one by one).
 
     A loader in a server process competes for the CPUs with the requests it serves: under
     contention the requests come first and merges take what is left (backpressure bounds the backlog
     that builds up). Without contention the niceness changes nothing. Best effort: where threads
-    cannot be reniced on their own, nothing happens."""
-    if nice <= 0 or not hasattr(os, "setpriority") or not hasattr(threading, "get_native_id"):
+    cannot be named or reniced on their own, nothing happens."""
+    if not hasattr(threading, "get_native_id"):
+        return
+    tid = threading.get_native_id()
+    try:
+        with open(f"/proc/self/task/{tid}/comm", "w") as comm:
+            comm.write(THREAD_NAME)
+    except OSError:
+        pass
+    if nice <= 0 or not hasattr(os, "setpriority"):
         return
     try:
-        tid = threading.get_native_id()
         os.setpriority(os.PRIO_PROCESS, tid, min(os.getpriority(os.PRIO_PROCESS, tid) + nice, 19))
     except OSError:
         log.debug("could not lower the loader thread's priority", exc_info=True)
