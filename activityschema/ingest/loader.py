@@ -141,7 +141,7 @@ class Loader:
     def __init__(self, store: DuckDBStore, spool: Spool | str | Path | None = None, *,
                  batch_events: int | None = None, archive_dir: str | Path | None = None,
                  poll_seconds: float = POLL_SECONDS_DEFAULT, on_batch: BatchListener | None = None,
-                 max_retries: int | None = None, env: dict[str, str] | None = None) -> None:
+                 max_retries: int | None = None, nice: int = 0, env: dict[str, str] | None = None) -> None:
         self._warehouse = getattr(store, "dialect", "duckdb") != "duckdb"
         if self._warehouse and spool is None and not resolve("spool_dir", None, env):
             # ``<db>.spool`` has no meaning for a warehouse: the spool is a local directory.
@@ -156,7 +156,7 @@ class Loader:
         self.poll_seconds = poll_seconds
         self.max_retries = max_retries
         self.max_future_hours = float(resolve("max_future_hours", None, env))
-        self.nice = int(resolve("loader_nice", None, env))
+        self.nice = nice  # steps nicer for the thread of start(); the servers pass setting loader_nice
         self.stats = LoaderStats()
         self.error: BaseException | None = None
         self._listeners = [on_batch] if on_batch else []

@@ -72,6 +72,7 @@ class Runtime:
         self.started_at = time.time()
         self.max_body_bytes = int(resolve("http_max_body_bytes", env=env))
         self.max_batch = int(resolve("http_max_batch", env=env))
+        self.loader_nice = int(resolve("loader_nice", env=env))
         self.metrics = Metrics()
         self._register_metrics()
         self.contexts = ContextCache(store, max_staleness=float(resolve("context_max_staleness", max_staleness, env)),
@@ -226,7 +227,8 @@ class Runtime:
             log.info("no spool loader installed: events are written directly to the store")
             return False
         try:
-            self.loader = Loader(self.store)
+            # Requests first: under CPU contention the loader's merges take what is left.
+            self.loader = Loader(self.store, nice=self.loader_nice)
             self.loader.add_listener(self._on_spool_loaded)
             self.loader.start()
         except Exception:

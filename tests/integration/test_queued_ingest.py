@@ -124,3 +124,22 @@ def test_http_all_accepted_batch_reconciles_record_by_record(api):
     assert data["results"] == [{"index": i, "status": "accepted", "activity_id": uid(i + 1), "reasons": []}
                                for i in range(40)]
     wait_for(store, "SELECT count(*) FROM activities", 40)
+
+
+def test_the_server_loader_thread_takes_the_loader_nice_setting(tmp_path):
+    import os
+
+    if not hasattr(os, "setpriority"):
+        pytest.skip("per-thread niceness is a Linux feature")
+    store = DuckDBStore(tmp_path / "n.duckdb")
+    rt = Runtime(store, env={"ACTIVITYSCHEMA_LOADER_NICE": "3"}, max_staleness=0.0)
+    try:
+        assert rt.start_loader()
+        tid, want = rt.loader._thread.native_id, min(os.getpriority(os.PRIO_PROCESS, 0) + 3, 19)
+        deadline = time.monotonic() + 10
+        while os.getpriority(os.PRIO_PROCESS, tid) != want:
+            assert time.monotonic() < deadline, "the loader thread was not reniced"
+            time.sleep(0.01)
+    finally:
+        rt.close()
+        store.close()

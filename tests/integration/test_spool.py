@@ -224,7 +224,7 @@ def test_an_in_process_loader_thread_runs_nicer_than_the_requests_and_still_load
     """Under CPU contention the server's requests come first; the loader still drains everything."""
     spool_dir = tmp_path / "spool"
     base = os.getpriority(os.PRIO_PROCESS, 0)
-    loaders = {nice: Loader(store, spool_dir, env={"ACTIVITYSCHEMA_LOADER_NICE": str(nice)}) for nice in (5, 0)}
+    loaders = {nice: Loader(store, spool_dir, nice=nice) for nice in (5, 0)}
     for nice, loader in loaders.items():
         loader.start()
         try:
