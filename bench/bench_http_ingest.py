@@ -43,7 +43,13 @@ from activityschema.governance.access import LOCAL_ADMIN, create_key
 from activityschema.ingest.encode import encode_records
 from activityschema.ingest.importer import ingest_records
 from activityschema.interfaces import operations as ops
-from activityschema.interfaces.http_ingest import render
+from activityschema.interfaces.http_common import success
+
+try:  # what POST /v1/activities answers with (older versions: the generic envelope)
+    from activityschema.interfaces.http_ingest import render
+except ImportError:
+    def render(data: Any) -> bytes:
+        return bytes(success(data).body)
 from activityschema.interfaces.runtime import Runtime
 from activityschema.store.duckdb import DuckDBStore
 

@@ -215,12 +215,15 @@ class Loader:
 
     def stop(self, timeout: float = 30.0, *, drain: bool = False) -> None:
         """Ask the loader to finish its current batch (with ``drain``, everything already in the
-        spool) and stop; wait for the thread."""
+        spool) and stop; wait for the thread at most ``timeout`` seconds (None: until it ends).
+        ``running`` stays true while a timed-out thread is still at work; call again to wait more
+        (without ``drain`` it stops after the batch in progress)."""
         self._drain = drain
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
-            self._thread = None
+            if not self._thread.is_alive():
+                self._thread = None
 
     @property
     def running(self) -> bool:

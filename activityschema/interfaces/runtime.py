@@ -285,6 +285,13 @@ class Runtime:
         stop = getattr(self.loader, "stop", None)
         if callable(stop):
             stop(drain=True)
+            if getattr(self.loader, "running", False):
+                # Closing the store under a merge in progress would crash the process: let the
+                # loader finish the batch it is merging; the rest stays in the spool (durable) and
+                # is loaded at the next start.
+                log.warning("the loader has not drained the spool in time; it stops after its current "
+                            "batch and the rest is loaded at the next start")
+                stop(timeout=None)
         for thread in self._threads:
             thread.join(timeout=5)
         self.tickets.close()

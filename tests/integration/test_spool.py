@@ -243,3 +243,19 @@ def test_an_in_process_loader_thread_runs_nicer_than_the_requests_and_still_load
         finally:
             loader.stop(drain=True)
     assert stored(store) == (40, 40)
+
+
+def test_a_loader_stop_that_times_out_leaves_it_running_until_a_second_stop_ends_it(tmp_path, store):
+    """Runtime.close relies on this: a drain that outlasts its timeout must not let the store close
+    under a merge; a second stop (no drain) ends the loader after its batch, the rest stays queued."""
+    spool_dir = tmp_path / "spool"
+    with ActivityLogger(spool_dir) as logger:
+        logger.log_many([rec(n) for n in range(1, 3001)])
+    loader = Loader(store, spool_dir, batch_events=500)
+    loader.start()
+    loader.stop(drain=True, timeout=0.0)
+    assert loader.running or stored(store)[0] == 3000
+    loader.stop(timeout=None)
+    assert not loader.running
+    Loader(store, spool_dir).run_once()  # what was left in the spool loads later, exactly once
+    assert stored(store) == (3000, 3000)
