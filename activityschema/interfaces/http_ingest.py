@@ -21,8 +21,8 @@ from starlette.routing import Route
 
 from ..errors import PayloadTooLarge, ValidationError
 from ..governance.access import Principal
-from . import operations as ops
 from ..schema.jsonable import dumps
+from . import operations as ops
 from .envelope import ok
 from .http_common import EnvelopeResponse, bool_param, in_thread, parse_json, principal_of, read_body, runtime_of
 from .runtime import Runtime
@@ -82,9 +82,9 @@ def render(data: dict[str, Any]) -> bytes:
         return dumps(ok(data)).encode("utf-8")
     parts = []
     for r, aid in zip(results, ids, strict=True):
-        index = r["index"]
-        if (r["status"] == "accepted" and r["reasons"] == [] and type(index) is int
-                and tuple(r) == _ACCEPTED_KEYS):
+        index = r.get("index")
+        if (tuple(r) == _ACCEPTED_KEYS and r["status"] == "accepted" and r["reasons"] == []
+                and type(index) is int):
             parts.append(f'{{"index":{index},"status":"accepted","activity_id":"{aid}","reasons":[]}}')
         else:
             parts.append(dumps(r))

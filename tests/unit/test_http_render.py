@@ -35,6 +35,8 @@ def batch(results, **head):
     batch([dict(ACCEPTED, reasons=None)]),
     {"results": [ACCEPTED], "after": 1},                                             # results not last
     {"results": "not a list"},
+    {"results": [{"activity_id": "a"}]},                                              # keys missing
+    {},
 ])
 def test_render_writes_exactly_what_the_envelope_encoder_writes(data):
     assert render(data) == dumps(ok(data)).encode("utf-8")
