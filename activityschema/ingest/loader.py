@@ -104,6 +104,33 @@ class LoaderStats:
         return asdict(self)
 
 
+THREAD_NAME = "as-loader"  # what ``top -H`` / ``ps -L`` show for an in-process loader thread (Linux)
+
+
+def _lower_priority(nice: int) -> None:
+    """Name the calling thread for the OS and make it ``nice`` steps nicer (Linux schedules threads
+    one by one).
+
+    A loader in a server process competes for the CPUs with the requests it serves: under
+    contention the requests come first and merges take what is left (backpressure bounds the backlog
+    that builds up). Without contention the niceness changes nothing. Best effort: where threads
+    cannot be named or reniced on their own, nothing happens."""
+    if not hasattr(threading, "get_native_id"):
+        return
+    tid = threading.get_native_id()
+    try:
+        with open(f"/proc/self/task/{tid}/comm", "w") as comm:
+            comm.write(THREAD_NAME)
+    except OSError:
+        pass
+    if nice <= 0 or not hasattr(os, "setpriority"):
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, tid, min(os.getpriority(os.PRIO_PROCESS, tid) + nice, 19))
+    except OSError:
+        log.debug("could not lower the loader thread's priority", exc_info=True)
+
+
 class _Stopped(Exception):
     """Raised inside the loop when a stop was asked for while waiting to retry."""
 
@@ -114,7 +141,7 @@ class Loader:
     def __init__(self, store: DuckDBStore, spool: Spool | str | Path | None = None, *,
                  batch_events: int | None = None, archive_dir: str | Path | None = None,
                  poll_seconds: float = POLL_SECONDS_DEFAULT, on_batch: BatchListener | None = None,
-                 max_retries: int | None = None, env: dict[str, str] | None = None) -> None:
+                 max_retries: int | None = None, nice: int = 0, env: dict[str, str] | None = None) -> None:
         self._warehouse = getattr(store, "dialect", "duckdb") != "duckdb"
         if self._warehouse and spool is None and not resolve("spool_dir", None, env):
             # ``<db>.spool`` has no meaning for a warehouse: the spool is a local directory.
@@ -129,6 +156,7 @@ class Loader:
         self.poll_seconds = poll_seconds
         self.max_retries = max_retries
         self.max_future_hours = float(resolve("max_future_hours", None, env))
+        self.nice = nice  # steps nicer for the thread of start(); the servers pass setting loader_nice
         self.stats = LoaderStats()
         self.error: BaseException | None = None
         self._listeners = [on_batch] if on_batch else []
@@ -166,6 +194,7 @@ class Loader:
         return self
 
     def _thread_main(self, claim: contextlib.AbstractContextManager[None]) -> None:
+        _lower_priority(self.nice)
         try:
             self._loop()
         except BaseException as exc:  # noqa: BLE001 - kept for the owner to inspect
@@ -186,12 +215,15 @@ class Loader:
 
     def stop(self, timeout: float = 30.0, *, drain: bool = False) -> None:
         """Ask the loader to finish its current batch (with ``drain``, everything already in the
-        spool) and stop; wait for the thread."""
+        spool) and stop; wait for the thread at most ``timeout`` seconds (None: until it ends).
+        ``running`` stays true while a timed-out thread is still at work; call again to wait more
+        (without ``drain`` it stops after the batch in progress)."""
         self._drain = drain
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
-            self._thread = None
+            if not self._thread.is_alive():
+                self._thread = None
 
     @property
     def running(self) -> bool:

@@ -48,19 +48,29 @@ def queue_records(logger: ActivityLogger, records: Sequence[Any], *, source: str
     """Append the valid records to the spool (durable on return); merge the invalid ones through
     ``reject`` so they reach the rejects table. Returns per-record results in input order."""
     report = LoadReport(batch_id="", source=source, submitted=len(records))
-    results: list[dict[str, Any] | None] = [None] * len(records)
-    parsed = [_parsed(r) for r in records]
-    valid = [i for i, (_, readable) in enumerate(parsed) if readable]
+    # A JSON body holds objects already; only NDJSON lines (texts) need reading one by one.
+    if any(type(r) is str or type(r) is bytes for r in records):
+        parsed = [_parsed(r) for r in records]
+        valid = [i for i, (_, readable) in enumerate(parsed) if readable]
+        values = [p for p, _ in parsed]
+    else:
+        valid, values = list(range(len(records))), list(records)
     ids: list[str] = []
     while valid:
         try:  # all or none: the logger validates every record (one encode, one fsync)
-            ids = logger.log_many([parsed[i][0] for i in valid])
+            ids = logger.log_many(values if len(valid) == len(values) else [values[i] for i in valid])
             break
         except ValidationError as exc:  # drop the invalid ones (listed by index) and log the rest
             bad = {valid[d["index"]] for d in (exc.details or {}).get("records", [])}
             if not bad:
                 raise
             valid = [i for i in valid if i not in bad]
+    if len(ids) == len(records):  # the common case: every record accepted, results built in one pass
+        report.results = [{"index": i, "status": "accepted", "activity_id": aid, "reasons": []}
+                          for i, aid in enumerate(ids)]
+        report.accepted = len(ids)
+        return report
+    results: list[dict[str, Any] | None] = [None] * len(records)
     for i, aid in zip(valid, ids, strict=True):
         results[i] = {"index": i, "status": "accepted", "activity_id": aid, "reasons": []}
     invalid = [i for i in range(len(records)) if results[i] is None]
@@ -74,3 +84,13 @@ def queue_records(logger: ActivityLogger, records: Sequence[Any], *, source: str
     report.accepted, report.duplicate, report.rejected = statuses["accepted"], statuses["duplicate"], statuses["rejected"]
     report.reasons = Counter(reason["code"] for r in report.results for reason in r["reasons"] or ())
     return report
+
+
+def accepted_actors(records: Sequence[Any], report: LoadReport) -> set[str]:
+    """The actors (as sent) of the records ``report`` accepted."""
+    results = report.results or ()
+    if report.accepted == len(records) and not any(type(r) is not dict for r in records):
+        actors = {r.get("customer") or r.get("anonymous_customer_id") for r in records}
+        return {a for a in actors if type(a) is str}
+    found = {actor_of(records[r["index"]]) for r in results if r["status"] == "accepted"}
+    return {a for a in found if a is not None}

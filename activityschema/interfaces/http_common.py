@@ -25,7 +25,23 @@ class EnvelopeResponse(JSONResponse):
     """JSON in compact form (no NaN): every API answer."""
 
     def render(self, content: Any) -> bytes:
+        if type(content) is _Rendered:
+            return content.body
         return dumps(content).encode("utf-8")
+
+    @classmethod
+    def raw(cls, body: bytes, status: int = 200) -> EnvelopeResponse:
+        """A response whose envelope is already rendered (compact JSON bytes)."""
+        return cls(_Rendered(body), status_code=status)
+
+
+class _Rendered:
+    """Envelope text rendered ahead of the response (see ``EnvelopeResponse.raw``)."""
+
+    __slots__ = ("body",)
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
 
 
 def success(data: Any, status: int = 200) -> Response:

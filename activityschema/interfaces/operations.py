@@ -81,10 +81,13 @@ def log_events(rt: Runtime, principal: Principal, records: list[Any], *, source:
             rt.count_refused(refused)
     counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
     reasons: dict[str, int] = {}
-    for r in results:  # one pass: counts and reasons
-        counts[r["status"]] += 1
-        for reason in r["reasons"] or ():
-            reasons[reason["code"]] = reasons.get(reason["code"], 0) + 1
+    if report.accepted == len(results) == len(records):  # all accepted: nothing to count one by one
+        counts["accepted"] = len(results)
+    else:
+        for r in results:  # one pass: counts and reasons
+            counts[r["status"]] += 1
+            for reason in r["reasons"] or ():
+                reasons[reason["code"]] = reasons.get(reason["code"], 0) + 1
     # Queued results are built from plain strings; merged ones carry store values (UUIDs...).
     return {"batch_id": report.batch_id or None, "durability": "spooled" if queued else "stored",
             "submitted": len(records), **counts, "reasons": reasons,

@@ -72,6 +72,7 @@ class Runtime:
         self.started_at = time.time()
         self.max_body_bytes = int(resolve("http_max_body_bytes", env=env))
         self.max_batch = int(resolve("http_max_batch", env=env))
+        self.loader_nice = int(resolve("loader_nice", env=env))
         self.metrics = Metrics()
         self._register_metrics()
         self.contexts = ContextCache(store, max_staleness=float(resolve("context_max_staleness", max_staleness, env)),
@@ -108,12 +109,11 @@ class Runtime:
         the answer (group commit), so statuses are final, ``duplicate`` included."""
         if wait or self.spooler is None:
             return self.committer.submit(records, source=source)
-        from ..ingest.queued import actor_of, queue_records
+        from ..ingest.queued import accepted_actors, queue_records
 
         report = queue_records(self.spooler, records, source=source,
                                reject=lambda bad: self.committer.submit(bad, source=source))
-        actors = {actor_of(records[r["index"]]) for r in report.results or () if r["status"] == "accepted"}
-        actors.discard(None)
+        actors = accepted_actors(records, report)
         now = time.monotonic()
         with self._queued_lock:
             self._queued.update(dict.fromkeys(actors, now))
@@ -227,7 +227,8 @@ class Runtime:
             log.info("no spool loader installed: events are written directly to the store")
             return False
         try:
-            self.loader = Loader(self.store)
+            # Requests first: under CPU contention the loader's merges take what is left.
+            self.loader = Loader(self.store, nice=self.loader_nice)
             self.loader.add_listener(self._on_spool_loaded)
             self.loader.start()
         except Exception:
@@ -284,6 +285,13 @@ class Runtime:
         stop = getattr(self.loader, "stop", None)
         if callable(stop):
             stop(drain=True)
+            if getattr(self.loader, "running", False):
+                # Closing the store under a merge in progress would crash the process: let the
+                # loader finish the batch it is merging; the rest stays in the spool (durable) and
+                # is loaded at the next start.
+                log.warning("the loader has not drained the spool in time; it stops after its current "
+                            "batch and the rest is loaded at the next start")
+                stop(timeout=None)
         for thread in self._threads:
             thread.join(timeout=5)
         self.tickets.close()

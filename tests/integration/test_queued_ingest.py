@@ -110,3 +110,36 @@ def test_http_ndjson_bad_lines_are_rejected_and_the_rest_queued(api):
     assert data["results"][3]["reasons"][0]["code"] == "ts_in_future"
     assert data["accepted"] + data["duplicate"] + data["rejected"] == data["submitted"] == 4
     wait_for(store, "SELECT count(*) FROM activities", 1)
+
+
+def test_http_all_accepted_batch_reconciles_record_by_record(api):
+    """The common case (every record valid) takes the vectorised path: results in input order,
+    counts reconcile, and the events load."""
+    _, client, store, _ = api
+    batch = [event("visited_page", TS, n=n) for n in range(1, 41)]
+    body = client.post("/v1/activities", json={"activities": batch}).json()
+    data = body["data"]
+    assert body["ok"] is True and data["durability"] == "spooled"
+    assert (data["submitted"], data["accepted"], data["duplicate"], data["rejected"], data["reasons"]) == (40, 40, 0, 0, {})
+    assert data["results"] == [{"index": i, "status": "accepted", "activity_id": uid(i + 1), "reasons": []}
+                               for i in range(40)]
+    wait_for(store, "SELECT count(*) FROM activities", 40)
+
+
+def test_the_server_loader_thread_takes_the_loader_nice_setting(tmp_path):
+    import os
+
+    if not hasattr(os, "setpriority"):
+        pytest.skip("per-thread niceness is a Linux feature")
+    store = DuckDBStore(tmp_path / "n.duckdb")
+    rt = Runtime(store, env={"ACTIVITYSCHEMA_LOADER_NICE": "3"}, max_staleness=0.0)
+    try:
+        assert rt.start_loader()
+        tid, want = rt.loader._thread.native_id, min(os.getpriority(os.PRIO_PROCESS, 0) + 3, 19)
+        deadline = time.monotonic() + 10
+        while os.getpriority(os.PRIO_PROCESS, tid) != want:
+            assert time.monotonic() < deadline, "the loader thread was not reniced"
+            time.sleep(0.01)
+    finally:
+        rt.close()
+        store.close()

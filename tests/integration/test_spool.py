@@ -217,3 +217,45 @@ def test_the_loader_loads_a_spool_into_snowflake_exactly_once(tmp_path, module_s
     assert store.fetchone("SELECT count(*), count(DISTINCT activity_id) FROM activities") == (8, 8)
     numbers = store.fetchall("SELECT activity_occurrence FROM activities ORDER BY ts")
     assert [n for (n,) in numbers] == list(range(1, 9))  # helper columns kept through the replay
+
+
+@pytest.mark.skipif(not hasattr(os, "setpriority"), reason="per-thread niceness is a Linux feature")
+def test_an_in_process_loader_thread_runs_nicer_than_the_requests_and_still_loads(tmp_path, store):
+    """Under CPU contention the server's requests come first; the loader still drains everything."""
+    spool_dir = tmp_path / "spool"
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    loaders = {nice: Loader(store, spool_dir, nice=nice) for nice in (5, 0)}
+    for nice, loader in loaders.items():
+        loader.start()
+        try:
+            deadline = time.monotonic() + 10
+            tid = loader._thread.native_id
+            while os.getpriority(os.PRIO_PROCESS, tid) != min(base + nice, 19):
+                assert time.monotonic() < deadline, "the loader thread was not reniced"
+                time.sleep(0.01)
+            assert os.getpriority(os.PRIO_PROCESS, 0) == base  # the rest of the process keeps its priority
+            with ActivityLogger(spool_dir) as logger:
+                logger.log_many([rec(n + 100 * nice) for n in range(1, 21)])
+            deadline = time.monotonic() + 30
+            while stored(store)[0] < (20 if nice == 5 else 40):
+                assert time.monotonic() < deadline, "the nice loader did not load"
+                time.sleep(0.05)
+        finally:
+            loader.stop(drain=True)
+    assert stored(store) == (40, 40)
+
+
+def test_a_loader_stop_that_times_out_leaves_it_running_until_a_second_stop_ends_it(tmp_path, store):
+    """Runtime.close relies on this: a drain that outlasts its timeout must not let the store close
+    under a merge; a second stop (no drain) ends the loader after its batch, the rest stays queued."""
+    spool_dir = tmp_path / "spool"
+    with ActivityLogger(spool_dir) as logger:
+        logger.log_many([rec(n) for n in range(1, 3001)])
+    loader = Loader(store, spool_dir, batch_events=500)
+    loader.start()
+    loader.stop(drain=True, timeout=0.0)
+    assert loader.running or stored(store)[0] == 3000
+    loader.stop(timeout=None)
+    assert not loader.running
+    Loader(store, spool_dir).run_once()  # what was left in the spool loads later, exactly once
+    assert stored(store) == (3000, 3000)
