@@ -19,7 +19,8 @@ Semantics, as the SQL implements them:
 - Aggregates are plain SQL aggregates over the window's candidates; ``count`` is 0 and the
   others are NULL when no candidate is in the window.
 
-Shape of the query: the cohort is materialized once with a row id ``_cid``; per append, a
+Shape of the query: the cohort is materialized once with a row id ``_cid``, its rows stored actor by
+actor (ordered by ``hash(_actor)``, for the cache: see ``COHORT_SQL``); per append, a
 ``range_j`` (picks) or ``agg_j`` (aggregates) CTE joins cohort rows to the candidates of the same
 actor and groups by ``_cid`` with integer min/max/count, and the final SELECT left-joins those and
 fetches picked rows by ``(actor, _k)``. Picks that do not depend on P beyond one comparison
