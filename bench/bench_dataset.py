@@ -212,6 +212,7 @@ def main(argv: list[str]) -> int:
             for _ in range(args.repeat):
                 tables[name], wall, cpu = timed(fn)
                 times.setdefault(name, []).append((wall, cpu))
+                print(f"  {name} run {len(times[name])}: {wall:.2f} s wall, {cpu:.2f} s CPU", flush=True)
             peak_mb[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     best = {name: (min(w for w, _ in runs), min(c for _, c in runs)) for name, runs in times.items()}
     median = {name: (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs))
