@@ -1,13 +1,15 @@
 """The dataset builder against the join + group-by + rejoin pattern of dbt-based implementations.
 
 Usage: python bench/bench_dataset.py [N] [--repeat R] [--memory-limit 2GB] [--keep DIR] [--input FILE]
+                                     [--from-store FILE]
        (N events of the demo stream, default 1_000_000; the full-size run is N = 10_000_000;
        --input imports an existing demo NDJSON file of N events instead of generating one, e.g. the
-       shared /tmp/activityschema-bench/demo-10000000.ndjson)
+       shared /tmp/activityschema-bench/demo-10000000.ndjson; --from-store copies an existing store
+       that holds that import instead of importing again, which is much faster at 10M)
 
 Steps:
 1. In a child process (so its memory does not count below): generate N demo events (or take the
-   --input file), import them,
+   --input file), import them (or copy the --from-store store),
    and make the stream tie-free per actor: events of one actor at the same ts are spread over
    consecutive microseconds in activity_id order (the demo's ts have millisecond precision, so no
    new tie can appear), helper columns are recomputed, and the absence of ties is checked.
@@ -17,8 +19,8 @@ Steps:
 3. Compute the same dataset with the baseline written the dbt way: one LEFT JOIN + GROUP BY per
    append with per-column string-packed ``min``/``max(ts_text || value)`` unpacked with ``right()``,
    rejoined to the cohort on activity_id.
-4. Check both outputs are equal (they must be, on tie-free data) and print the best of R runs of
-   each (wall and CPU seconds), the ratio, the peak RSS of this process after the builder's runs
+4. Check both outputs are equal (they must be, on tie-free data) and print the best and the median
+   of R runs of each (wall and CPU seconds; wall and CPU best/median taken separately), the ratios, the peak RSS of this process after the builder's runs
    (the builder's peak) and at the end (the baseline runs second, so this is the larger of the two
    peaks), and the load average (on a shared machine, wall times mean little without it).
 """
@@ -28,6 +30,8 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -132,16 +136,25 @@ ORDER BY p.ts, p.activity_id
 """
 
 
-def prepare(db: str, events: int, source: str | None = None) -> None:
-    """Generate (or take ``source``), import and untie the stream (runs in a child process)."""
+def prepare(db: str, events: int, source: str | None = None, store_file: str | None = None) -> None:
+    """Generate (or take ``source``), import (or copy ``store_file``) and untie the stream (runs in a
+    child process)."""
     with tempfile.TemporaryDirectory() as tmp:
         path = source or os.path.join(tmp, "demo.ndjson")
         t0 = time.perf_counter()
-        if source is None:
+        if source is None and store_file is None:
             write_ndjson(path, seed=SEED, events=events)
         t1 = time.perf_counter()
+        if store_file is not None:
+            shutil.copyfile(store_file, db)  # the source store is only read
+            if os.path.exists(store_file + ".wal"):  # not yet checkpointed: the WAL belongs to it
+                shutil.copyfile(store_file + ".wal", db + ".wal")
         with DuckDBStore(db) as store:
-            report = import_file(store, path)
+            if store_file is None:
+                accepted = import_file(store, path).accepted
+            else:
+                accepted = store.fetchone("SELECT count(*) FROM activities")[0]
+                assert accepted == events, f"{store_file} holds {accepted:,} events, not {events:,}"
             t2 = time.perf_counter()
             with store.write() as con:
                 con.execute(UNTIE_SQL)
@@ -149,8 +162,9 @@ def prepare(db: str, events: int, source: str | None = None) -> None:
             ties = store.fetchone(TIES_SQL)
             t3 = time.perf_counter()
     assert ties is not None and ties[0] == 0, f"stream still has {ties} tied (actor, ts) groups"
-    made = f"read {source}" if source else f"generate {t1 - t0:.1f} s"
-    print(f"prepared {report.accepted:,} events: {made}, import {t2 - t1:.1f} s, "
+    made = (f"copied {store_file}" if store_file else f"read {source}" if source
+            else f"generate {t1 - t0:.1f} s")
+    print(f"prepared {accepted:,} events: {made}, import or copy {t2 - t1:.1f} s, "
           f"untie + renumber {t3 - t2:.1f} s; tie-free per actor: verified", flush=True)
 
 
@@ -171,38 +185,47 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--memory-limit", default=MEMORY_LIMIT_DEFAULT)
     parser.add_argument("--keep", help="Directory for the store (reused if it already holds one of this size).")
     parser.add_argument("--input", help="An existing demo NDJSON file of N events to import instead of generating one.")
+    parser.add_argument("--from-store", help="An existing store holding the import of N demo events, copied "
+                                             "(never written) instead of importing again.")
     parser.add_argument("--prepare-only", help=argparse.SUPPRESS)
     args = parser.parse_args(argv[1:])
     events = int(args.events.replace("_", ""))
     if args.prepare_only:
-        prepare(args.prepare_only, events, args.input)
+        prepare(args.prepare_only, events, args.input, args.from_store)
         return 0
     workdir = Path(args.keep or tempfile.mkdtemp(prefix="bench_dataset_"))
     workdir.mkdir(parents=True, exist_ok=True)
     db = str(workdir / f"dataset_{events}.duckdb")
     if not Path(db).exists():
         source = ["--input", args.input] if args.input else []
+        source += ["--from-store", args.from_store] if args.from_store else []
         subprocess.run([sys.executable, __file__, str(events), "--prepare-only", db, *source], check=True)
     load_before = os.getloadavg()[0]
     with DuckDBStore(db) as store:
         store.cursor().execute(f"SET memory_limit = '{args.memory_limit}'")
         runs = {"builder": lambda: build_dataset(store, REQUEST, created_by="bench").table,
                 "baseline": lambda: run_baseline(store)}
-        best: dict[str, tuple[float, float]] = {}
+        times: dict[str, list[tuple[float, float]]] = {}
         tables: dict[str, pa.Table] = {}
         peak_mb: dict[str, float] = {}
         for name, fn in runs.items():  # the builder first, so its peak RSS is measured alone
             for _ in range(args.repeat):
                 tables[name], wall, cpu = timed(fn)
-                best[name] = min(best.get(name, (float("inf"), float("inf"))), (wall, cpu))
+                times.setdefault(name, []).append((wall, cpu))
+                print(f"  {name} run {len(times[name])}: {wall:.2f} s wall, {cpu:.2f} s CPU", flush=True)
             peak_mb[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    best = {name: (min(w for w, _ in runs), min(c for _, c in runs)) for name, runs in times.items()}
+    median = {name: (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs))
+              for name, runs in times.items()}
     ours, theirs = tables["builder"], tables["baseline"].cast(tables["builder"].schema)
     same = ours.equals(theirs)
     print(f"dataset: {ours.num_rows:,} cohort rows × {ours.num_columns} columns from {events:,} events")
-    for name, (wall, cpu) in best.items():
-        print(f"  {name:9s} best of {args.repeat}: {wall:7.2f} s wall, {cpu:7.2f} s CPU")
-    print(f"  speed-up: {best['baseline'][0] / best['builder'][0]:.2f}x wall, "
-          f"{best['baseline'][1] / best['builder'][1]:.2f}x CPU")
+    for name in times:
+        print(f"  {name:9s} best of {args.repeat}: {best[name][0]:7.2f} s wall, {best[name][1]:7.2f} s CPU; "
+              f"median {median[name][0]:7.2f} s wall, {median[name][1]:7.2f} s CPU")
+    for label, figures in (("best", best), ("median", median)):
+        print(f"  speed-up ({label}): {figures['baseline'][0] / figures['builder'][0]:.2f}x wall, "
+              f"{figures['baseline'][1] / figures['builder'][1]:.2f}x CPU")
     print(f"  outputs equal: {same}; peak RSS: {peak_mb['builder']:,.0f} MB after the builder, "
           f"{peak_mb['baseline']:,.0f} MB after the baseline (DuckDB memory_limit {args.memory_limit})")
     print(f"  load average (1 min): {load_before:.2f} before, {os.getloadavg()[0]:.2f} after the runs "

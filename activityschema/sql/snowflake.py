@@ -180,7 +180,10 @@ class SnowflakeDialect(Dialect):
         exp.TryCast: try_cast_text,
         exp.Cast: finite_timestamp,
     }
-    PASSTHROUGH_FUNCTIONS = frozenset({"regexp_instr", "epoch_us", "parse_json", "date_part", "to_microseconds"})
+    # hash(x): Snowflake's HASH (64-bit, deterministic); the dataset builder orders rows by it only to
+    # place one actor's rows together, never for a result.
+    PASSTHROUGH_FUNCTIONS = frozenset({"regexp_instr", "epoch_us", "parse_json", "date_part", "to_microseconds",
+                                       "hash"})
 
     def list_rewrite(self, placeholder: exp.Placeholder, node: exp.Expr) -> exp.Expr | None:
         return list_parameter(placeholder, node)

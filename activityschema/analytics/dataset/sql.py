@@ -19,7 +19,8 @@ Semantics, as the SQL implements them:
 - Aggregates are plain SQL aggregates over the window's candidates; ``count`` is 0 and the
   others are NULL when no candidate is in the window.
 
-Shape of the query: the cohort is materialized once with a row id ``_cid``; per append, a
+Shape of the query: the cohort is materialized once with a row id ``_cid``, its rows stored actor by
+actor (ordered by ``hash(_actor)``, for the cache: see ``COHORT_SQL``); per append, a
 ``range_j`` (picks) or ``agg_j`` (aggregates) CTE joins cohort rows to the candidates of the same
 actor and groups by ``_cid`` with integer min/max/count, and the final SELECT left-joins those and
 fetches picked rows by ``(actor, _k)``. Picks that do not depend on P beyond one comparison
@@ -84,12 +85,16 @@ COHORT_SEQ_SQL = """cohort_seq AS (
     WINDOW w AS (PARTITION BY _actor ORDER BY _ts, _id)
 )"""
 
+# The cohort is stored with the rows of one actor next to each other (ordered by a hash of the actor:
+# an integer sort, far cheaper than sorting the text). It is the probe side of every join on the
+# actor below, so consecutive probes walk the same hash-table chain while it is in the CPU cache
+# (measured: about 14% less CPU time at 10M events, 10% at 1M; bench/bench_dataset.py). The order
+# is physical only: no result depends on it, and the final ORDER BY sets the output's.
 COHORT_SQL = """cohort AS MATERIALIZED (
     SELECT row_number() OVER () AS _cid,
            *,
            coalesce(_next, {infinity}) AS _next_inf
-    FROM {source}
-    WHERE {selector}
+    FROM (SELECT * FROM {source} WHERE {selector} ORDER BY hash(_actor))
 )"""
 
 CAND_SQL = """cand_{j} AS (
