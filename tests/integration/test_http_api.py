@@ -6,6 +6,7 @@ import json
 import socket
 import threading
 import time
+from contextlib import contextmanager
 
 import anyio
 import httpx
@@ -41,6 +42,23 @@ class Server:
     def stop(self):
         self.server.should_exit = True
         self.thread.join(10)
+
+
+@contextmanager
+def serving(rt):
+    """The HTTP API of ``rt`` on loopback and an httpx client to it, both stopped afterwards."""
+    server = Server(rt)
+    client = httpx.Client(base_url=server.url, timeout=60)
+    try:
+        yield client
+    finally:
+        client.close()
+        server.stop()
+
+
+def call(client, keys, who, method, path, **kwargs):
+    """A request made with the key named ``who``."""
+    return client.request(method, path, headers=auth(keys[who]), **kwargs)
 
 
 @pytest.fixture(scope="module")

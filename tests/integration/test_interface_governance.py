@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import anyio
-import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from mcp import Client
@@ -21,7 +20,7 @@ from activityschema.interfaces.runtime import Runtime
 from activityschema.sql.templates import list_templates
 from activityschema.store.duckdb import DuckDBStore
 from tests.conftest import NOW
-from tests.integration.test_http_api import Server
+from tests.integration.test_http_api import call, serving
 from tests.integration.test_scope_fuzz import IN_CUST, OUT_CUST, OUT_TOKENS, model_strategy, stream
 
 BUILT_IN = ("customer_events", "customer_activity_counts", "activity_catalog", "top_customers_by_revenue")
@@ -36,17 +35,10 @@ def api(tmp_path_factory):
     keys = {name: create_key(store, name, scopes, customers=customers)[1] for name, scopes, customers in [
         ("admin", ["admin"], None), ("query", ["query"], None), ("ingest", ["ingest"], None),
         ("scoped", ["query", "ingest"], [IN_CUST]), ("scoped_admin", ["admin"], [IN_CUST])]}
-    server = Server(rt)
-    client = httpx.Client(base_url=server.url, timeout=60)
-    yield rt, client, keys
-    client.close()
-    server.stop()
+    with serving(rt) as client:
+        yield rt, client, keys
     rt.close()
     store.close()
-
-
-def call(client, keys, who, method, path, **kwargs):
-    return client.request(method, path, headers={"Authorization": f"Bearer {keys[who]}"}, **kwargs)
 
 
 def refused(response, status, code):

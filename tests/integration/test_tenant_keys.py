@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import duckdb
-import httpx
 import pytest
 
 from activityschema.errors import PermissionDenied, ValidationError
@@ -18,7 +17,7 @@ from activityschema.ingest.importer import ingest_records
 from activityschema.interfaces.runtime import Runtime
 from activityschema.store.duckdb import DuckDBStore
 from tests.conftest import NOW, event
-from tests.integration.test_http_api import Server
+from tests.integration.test_http_api import call, serving
 
 
 @pytest.fixture(scope="module")
@@ -31,17 +30,10 @@ def api(tmp_path_factory):
     keys = {"t1": create_key(store, "t1-app", ["ingest", "query"], tenant="t1")[1],
             "t1_admin": create_key(store, "t1-admin", ["admin"], tenant="t1")[1],
             "admin": create_key(store, "root", ["admin"])[1]}
-    server = Server(rt)
-    client = httpx.Client(base_url=server.url, timeout=60)
-    yield store, client, keys
-    client.close()
-    server.stop()
+    with serving(rt) as client:
+        yield store, client, keys
     rt.close()
     store.close()
-
-
-def call(client, keys, who, method, path, **kwargs):
-    return client.request(method, path, headers={"Authorization": f"Bearer {keys[who]}"}, **kwargs)
 
 
 def test_key_records_and_lists_its_tenant(api):
