@@ -10,7 +10,6 @@ import sys
 import textwrap
 
 import anyio
-import pytest
 
 from activityschema.interfaces.mcp_stdio import PipeLineReader, PipeWriter
 
@@ -82,33 +81,37 @@ SERVER = textwrap.dedent("""
 """)
 
 
-def run_server(tmp_path, stdin) -> subprocess.CompletedProcess:  # type: ignore[type-arg]
-    script = tmp_path / "server.py"
-    script.write_text(SERVER)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    return subprocess.run([sys.executable, str(script)], stdin=stdin, capture_output=True, timeout=60, env=env)
-
-
 REQUESTS = "".join(json.dumps(m) + "\n" for m in (INIT, INITIALIZED, call(1, "shout"), call(2, "shout")))
 
 
-@pytest.mark.parametrize("stdin_kind", ["pipe", "file"])
-def test_only_frames_on_stdout_whether_stdin_is_a_pipe_or_a_file(tmp_path, stdin_kind):
-    if stdin_kind == "file":  # the SDK's own transport serves a regular file
-        path = tmp_path / "requests.ndjson"
-        path.write_text(REQUESTS)
-        with path.open("rb") as stdin:
-            done = run_server(tmp_path, stdin)
-    else:
-        script = tmp_path / "server.py"
-        script.write_text(SERVER)
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-        done = subprocess.run([sys.executable, str(script)], input=REQUESTS.encode(), capture_output=True,
-                              timeout=60, env=env)
-    frames = [json.loads(line) for line in done.stdout.decode().splitlines()]  # every line is a frame
-    ids = [f.get("id") for f in frames]
-    # The SDK's transport may stop at end of input before the last answer is written (its race, not ours).
-    assert ids == [0, 1, 2] if stdin_kind == "pipe" else ids[:2] == [0, 1], done.stderr.decode()
+def server_command(tmp_path) -> tuple[list[str], dict[str, str]]:
+    script = tmp_path / "server.py"
+    script.write_text(SERVER)
+    return [sys.executable, str(script)], {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+
+
+def test_a_pipe_session_gets_only_frames_on_stdout(tmp_path):
+    command, env = server_command(tmp_path)
+    with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          env=env) as proc:
+        proc.stdin.write(REQUESTS.encode())
+        proc.stdin.flush()
+        frames = [json.loads(proc.stdout.readline()) for _ in range(3)]  # each line is one whole frame
+        rest, err = proc.communicate(timeout=60)  # closes stdin: end of input stops the server
+    assert proc.returncode == 0
+    assert [f.get("id") for f in frames] == [0, 1, 2] and rest == b"", err.decode()
     assert all(f["result"]["structuredContent"] == {"result": "ok"} for f in frames[1:])
-    assert b"stray print" in done.stderr and b"stray write" in done.stderr
-    assert done.returncode == 0
+    assert err.count(b"stray print") == 2 and err.count(b"stray write") == 2
+
+
+def test_a_file_on_stdin_is_served_by_the_sdk_transport_with_stdout_claimed(tmp_path):
+    path = tmp_path / "requests.ndjson"
+    path.write_text(REQUESTS)
+    command, env = server_command(tmp_path)
+    with path.open("rb") as stdin:
+        done = subprocess.run(command, stdin=stdin, capture_output=True, timeout=60, env=env)
+    frames = [json.loads(line) for line in done.stdout.decode().splitlines()]  # every line is a frame
+    assert all(f.get("jsonrpc") == "2.0" for f in frames) and b"stray" not in done.stdout
+    assert b"stray print" in done.stderr and done.returncode == 0
+    # The SDK's transport may stop at end of input before its last answers are written (its race,
+    # not ours), so only the claim of stdout is checked here.
