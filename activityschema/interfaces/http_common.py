@@ -5,7 +5,6 @@ responses in the one envelope (success ``{"ok": true, "data": ...}``, error ``{"
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 
 from ..errors import ActivitySchemaError, AuthError, PayloadTooLarge, ValidationError
 from ..governance.access import Principal
+from ..schema import fastjson
 from ..schema.jsonable import dumps
 from .envelope import error_body, ok
 from .mcp_common import PRINCIPAL_STATE_KEY
@@ -83,7 +83,7 @@ def parse_json(body: bytes, *, what: str = "request body") -> Any:
     if not body.strip():
         raise ValidationError(f"The {what} is empty; send JSON.", code="invalid_json")
     try:
-        return json.loads(body)
+        return fastjson.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValidationError(f"The {what} is not valid JSON: {str(exc)[:200]}.", code="invalid_json") from None
 

@@ -1,5 +1,5 @@
-"""The ingest answer is rendered with a template for plain accepted results: it must be the very
-bytes the generic envelope encoder writes, for every mix of results."""
+"""The ingest answer is rendered by orjson for plain accepted results: it must be the very bytes the
+generic envelope encoder writes, for every mix of results."""
 
 from __future__ import annotations
 
@@ -37,6 +37,11 @@ def batch(results, **head):
     {"results": "not a list"},
     {"results": [{"activity_id": "a"}]},                                              # keys missing
     {},
+    batch([ACCEPTED], took=1.5e16),                                                  # a float: orjson spells it 1e16
+    batch([ACCEPTED], reasons={"x": 0.5}),
+    batch([ACCEPTED], reasons={3: 1}),                                               # a non-str key
+    batch([dict(ACCEPTED, index=2**70)]),                                            # beyond 64 bits
+    batch([ACCEPTED], batch_id="b\u2028\x7f\x1f\"é"),                                 # escapes in the head
 ])
 def test_render_writes_exactly_what_the_envelope_encoder_writes(data):
     assert render(data) == dumps(ok(data)).encode("utf-8")

@@ -11,6 +11,7 @@ after its own shutdown, which would kill the process before the loader drains.)
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
 import typer
@@ -21,6 +22,14 @@ HOST_DEFAULT = "127.0.0.1"
 PORT_DEFAULT = 8765
 # In-flight requests get this long to finish after a shutdown signal (long-lived MCP streams are cut).
 GRACEFUL_SECONDS = 30
+
+
+def uvicorn_speedups() -> dict[str, str]:
+    """uvicorn's C-accelerated parts, named explicitly: the ``httptools`` HTTP parser (not the
+    pure-Python ``h11``) and the ``uvloop`` event loop. Both are pinned dependencies; if one is
+    missing, the pure-Python part it replaces serves instead (slower, same behaviour)."""
+    return {"http": "httptools" if importlib.util.find_spec("httptools") else "h11",
+            "loop": "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"}
 
 
 def _graceful_server(config: Any) -> Any:
@@ -57,6 +66,7 @@ def serve(
 
     from ..http import build_app
     from ..mcp import configure_logging
+    from ..process_warmup import settle, warm_imports
     from ..runtime import Runtime
 
     configure_logging(log_file, log_level.upper())
@@ -69,7 +79,10 @@ def serve(
                               "'activityschema keys create --name admin --scope admin'.")
         app = build_app(rt, host=host)
         config = uvicorn.Config(app, host=host, port=port, log_level=log_level.lower(), log_config=None,
-                                timeout_graceful_shutdown=GRACEFUL_SECONDS)
+                                timeout_graceful_shutdown=GRACEFUL_SECONDS, **uvicorn_speedups())
+        config.load()  # imports the protocol and loop modules now (the server would on start)
+        warm_imports()
+        settle()  # last, with everything the server keeps alive already built
         _graceful_server(config).run()
     finally:
         rt.close()
