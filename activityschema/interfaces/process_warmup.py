@@ -10,12 +10,17 @@ every request needs:
   (modules, the app, pydantic models). Every full collection walks all of them again — tens of
   milliseconds each, with every request thread waiting — although they never become garbage.
   ``settle`` collects once and ``gc.freeze()``s what is alive, so later collections only walk
-  objects created since. Garbage made later is collected as before.
+  objects created since, and a young collection runs every ``YOUNG_COLLECTION_THRESHOLD``
+  allocations instead of 700 (a batch of 500 events allocates thousands of containers; measured on
+  ``bench_http_ingest.py``: fewer, larger young collections cost less interpreter time). Garbage
+  made later is collected as before, a little later.
 """
 
 from __future__ import annotations
 
 import gc
+
+YOUNG_COLLECTION_THRESHOLD = 10_000
 
 
 def warm_imports() -> None:
@@ -26,6 +31,9 @@ def warm_imports() -> None:
 
 
 def settle() -> None:
-    """Collect once, then keep everything alive now out of future collections (``gc.freeze``)."""
+    """Collect once, keep everything alive now out of future collections (``gc.freeze``), and
+    collect young objects less often (see the module docstring)."""
     gc.collect()
     gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, older, oldest)

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 from activityschema.interfaces.commands.serve import uvicorn_speedups
-from activityschema.interfaces.process_warmup import settle, warm_imports
+from activityschema.interfaces.process_warmup import YOUNG_COLLECTION_THRESHOLD, settle, warm_imports
 
 
 def test_serve_names_httptools_and_uvloop_when_installed():
@@ -27,9 +27,11 @@ def test_warm_imports_pays_the_lazy_pandas_import_up_front():
 
 def test_settle_freezes_what_is_alive_and_later_garbage_is_still_collected():
     warm_imports()
+    threshold = gc.get_threshold()
     try:
         settle()
         assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == (YOUNG_COLLECTION_THRESHOLD, *threshold[1:])
         collected = []
 
         class Cycle:
@@ -44,3 +46,4 @@ def test_settle_freezes_what_is_alive_and_later_garbage_is_still_collected():
         assert collected == [True]
     finally:
         gc.unfreeze()  # the rest of this test process collects as usual
+        gc.set_threshold(*threshold)
