@@ -41,6 +41,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("spool_backpressure_timeout", 10.0, "Seconds log() waits under backpressure before failing."),
     Setting("logger_flush_ms", 0, "0 = fsync before every acknowledgement (group commit); N = flush at most every N ms."),
     Setting("loader_batch_events", 50_000, "Largest batch the loader merges at once."),
+    Setting("loader_linger_ms", 250, "After a batch smaller than loader_batch_events, the loader waits this long before merging the next, so a trickle of events is merged in groups (one merge per event costs CPU that requests need). 0 = merge as soon as events arrive."),
     Setting("loader_nice", 10, "Niceness of the loader thread of a server (serve, mcp) on Linux: requests come first under CPU contention. 0 = same priority."),
     Setting("context_max_staleness", 5.0, "Seconds a cached customer context may be served stale."),
     Setting("http_max_body_bytes", 16 * 1024 * 1024, "Largest accepted HTTP request body."),

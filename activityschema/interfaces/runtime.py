@@ -128,6 +128,8 @@ class Runtime:
                 with self._queued_lock:
                     self._queued.pop(actor, None)
                 return
+            if self.loader is not None:
+                self.loader.nudge()  # no linger when someone waits for these events
             time.sleep(QUEUED_READ_POLL_SECONDS)
 
     @property
