@@ -344,6 +344,12 @@ class AuditTrail:
                     self._queue[:0] = batch
                 raise
 
+    @property
+    def flush_is_quick(self) -> bool:
+        """Whether ``flush`` only writes (no fdatasync, no store transaction): cheap enough for an
+        event loop."""
+        return self.journal is not None and self.sync_seconds > 0
+
     def sync_pending(self) -> None:
         """``fdatasync`` what ``flush`` wrote without syncing (nothing when all is synced)."""
         if self.journal is not None and self._unsynced.is_set():

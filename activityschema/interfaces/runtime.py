@@ -135,6 +135,10 @@ class Runtime:
                 self.loader.nudge()  # no linger when someone waits for these events
             time.sleep(QUEUED_READ_POLL_SECONDS)
 
+    def has_queued(self, actor: str) -> bool:
+        """Whether this process queued events of ``actor`` that the loader has not reported yet."""
+        return actor in self._queued
+
     @property
     def queued_ingest(self) -> bool:
         """Whether writes without ``wait`` are queued on the spool (a loader runs in this process)."""
