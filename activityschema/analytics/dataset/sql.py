@@ -11,8 +11,8 @@ Semantics, as the SQL implements them:
   order (the stored ``activity_occurrence``; recomputed per join key when the append has join
   conditions). Any window of a cohort row P is a ts interval, so the candidates in it are a
   contiguous run ``_lo .. _hi`` of ``_k``: first = ``_lo``, last = ``_hi``, nth = ``_lo + n - 1``
-  (if ``<= _hi``). The picked row is then fetched whole by ``(actor, _k)``: every column comes
-  from that one row, also on ties.
+  (if ``<= _hi``). The picked row is then fetched whole (by its row number ``_r`` for first/last,
+  by ``(actor, _k)`` for nth): every column comes from that one row, also on ties.
 - Windows: before ``A.ts < P.ts``; after ``A.ts > P.ts``; in_between ``P.ts < A.ts <= next_P``
   (open-ended on the last row); ever / all_ever no bound. ``within`` bounds the distance from P.ts
   (``<=``), ``at_least`` is a minimum distance (``>=``), in the window's direction.
@@ -22,10 +22,12 @@ Semantics, as the SQL implements them:
 Shape of the query: the cohort is materialized once with a row id ``_cid``, its rows stored actor by
 actor (ordered by ``hash(_actor)``, for the cache: see ``COHORT_SQL``); per append, a
 ``range_j`` (picks) or ``agg_j`` (aggregates) CTE joins cohort rows to the candidates of the same
-actor and groups by ``_cid`` with integer min/max/count, and the final SELECT left-joins those and
-fetches picked rows by ``(actor, _k)``. Picks that do not depend on P beyond one comparison
+actor and groups by ``_cid`` with integer aggregates, and the final SELECT left-joins those and
+fetches the picked rows (see ``pick_plan``). Picks that do not depend on P beyond one comparison
 (first/last/nth ever, first_before, nth_before, last_after, without a time limit) skip the range
-step and fetch directly; ``aggregate_all_ever`` without a limit groups candidates by actor only.
+step and fetch directly; last_before is one bounded join on the candidates' stored next occurrence;
+``aggregate_all_ever`` without a limit groups candidates by actor only. Cohort output columns
+``activity_id`` and ``ts`` are read from ``_id`` / ``_ts`` (not carried through the sorts twice).
 
 Only fixed fragments and generated names (``_o0``, ``cand_1`` …) are written into the text; every
 value (activities, feature-key JSON paths, filter values, n, durations) is a bound parameter, and
