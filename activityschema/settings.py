@@ -41,6 +41,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("spool_backpressure_timeout", 10.0, "Seconds log() waits under backpressure before failing."),
     Setting("logger_flush_ms", 0, "0 = fsync before every acknowledgement (group commit); N = flush at most every N ms."),
     Setting("loader_batch_events", 50_000, "Largest batch the loader merges at once."),
+    Setting("audit_sync_ms", 50, "How a server makes each request's audit entries durable: 0 = fdatasync the audit journal before answering; N > 0 = write them before answering (they survive a crash of the server) and fdatasync them in the background within N ms (a power failure can lose the last N ms of entries), like auditd's incremental_async."),
+    Setting("loader_linger_ms", 250, "After a batch smaller than loader_batch_events, the loader waits this long before merging the next, so a trickle of events is merged in groups (one merge per event costs CPU that requests need). 0 = merge as soon as events arrive."),
     Setting("loader_nice", 10, "Niceness of the loader thread of a server (serve, mcp) on Linux: requests come first under CPU contention. 0 = same priority."),
     Setting("context_max_staleness", 5.0, "Seconds a cached customer context may be served stale."),
     Setting("http_max_body_bytes", 16 * 1024 * 1024, "Largest accepted HTTP request body."),

@@ -129,8 +129,10 @@ def _open_journal(path: Path) -> int:
         os.close(fd)  # an absorb renamed it while we waited: append to the new journal instead
 
 
-def append_journal(store_path: str, entries: Iterable[Entry]) -> None:
-    """Append entries to the journal with one write and make them durable (``fdatasync``)."""
+def append_journal(store_path: str, entries: Iterable[Entry], *, sync: bool = True) -> None:
+    """Append entries to the journal with one write and make them durable (``fdatasync``); with
+    ``sync`` false the write reaches the OS only (it survives a crash of this process, not of the
+    machine) and ``sync_journal`` is due later."""
     path = sidecar_path(store_path)
     if path is None:
         return
@@ -140,9 +142,26 @@ def append_journal(store_path: str, entries: Iterable[Entry]) -> None:
     fd = _open_journal(path)
     try:
         write_all(fd, data)
-        sync_file(fd)
+        if sync:
+            sync_file(fd)
     finally:
         os.close(fd)  # releases the lock
+
+
+def sync_journal(store_path: str) -> None:
+    """``fdatasync`` the journal (lines written with ``sync=False``). A journal renamed away by an
+    absorb meanwhile needs nothing: the absorb commits its lines to the chain."""
+    path = sidecar_path(store_path)
+    if path is None:
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return
+    try:
+        sync_file(fd)
+    finally:
+        os.close(fd)
 
 
 def write_sidecar(store_path: str, entry: Entry) -> None:
@@ -260,8 +279,12 @@ class AuditTrail:
     """Entries queued by a server's requests, made durable in the journal and chained in batches
     (see the module docstring). An in-memory store has no journal: flush appends to the chain."""
 
-    def __init__(self, store: DuckDBStore) -> None:
+    def __init__(self, store: DuckDBStore, *, sync_seconds: float = 0.0) -> None:
         self.store = store
+        # 0: flush fdatasyncs before returning. > 0: flush writes only and whoever owns the trail
+        # calls ``sync_pending`` at least this often (the servers' setting audit_sync_ms).
+        self.sync_seconds = sync_seconds
+        self._unsynced = threading.Event()
         self._queue: list[Entry] = []
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
@@ -311,12 +334,27 @@ class AuditTrail:
                 if self.journal is None:
                     return append_now(self.store, batch)
                 secret = self._secret_of_store()
-                append_journal(self.store.path, [e.scrub(secret) for e in batch])
+                deferred = self.sync_seconds > 0
+                append_journal(self.store.path, [e.scrub(secret) for e in batch], sync=not deferred)
+                if deferred:
+                    self._unsynced.set()
                 return len(batch)
             except Exception:
                 with self._lock:  # keep them for the next flush, in order
                     self._queue[:0] = batch
                 raise
+
+    @property
+    def flush_is_quick(self) -> bool:
+        """Whether ``flush`` only writes (no fdatasync, no store transaction): cheap enough for an
+        event loop."""
+        return self.journal is not None and self.sync_seconds > 0
+
+    def sync_pending(self) -> None:
+        """``fdatasync`` what ``flush`` wrote without syncing (nothing when all is synced)."""
+        if self.journal is not None and self._unsynced.is_set():
+            self._unsynced.clear()
+            sync_journal(self.store.path)
 
     def absorb(self) -> int:
         """Move the journal's entries into the hash chain (one transaction); returns how many."""

@@ -141,7 +141,8 @@ class Loader:
     def __init__(self, store: DuckDBStore, spool: Spool | str | Path | None = None, *,
                  batch_events: int | None = None, archive_dir: str | Path | None = None,
                  poll_seconds: float = POLL_SECONDS_DEFAULT, on_batch: BatchListener | None = None,
-                 max_retries: int | None = None, nice: int = 0, env: dict[str, str] | None = None) -> None:
+                 max_retries: int | None = None, nice: int = 0, linger_ms: float | None = None,
+                 env: dict[str, str] | None = None) -> None:
         self._warehouse = getattr(store, "dialect", "duckdb") != "duckdb"
         if self._warehouse and spool is None and not resolve("spool_dir", None, env):
             # ``<db>.spool`` has no meaning for a warehouse: the spool is a local directory.
@@ -154,6 +155,11 @@ class Loader:
         self.batch_events = int(resolve("loader_batch_events", batch_events, env))
         self.archive_dir = Path(archive_dir) if archive_dir else None
         self.poll_seconds = poll_seconds
+        # After a batch smaller than batch_events, wait this long before the next one, so a trickle of
+        # events (an MCP client's log_event calls) is merged every linger, not one merge per event: a
+        # merge costs milliseconds of CPU whatever its size, and on a small machine those merges
+        # compete with the requests. ``nudge`` (a read of one's own queued writes) cuts the wait short.
+        self.linger_seconds = float(resolve("loader_linger_ms", linger_ms, env)) / 1000
         self.max_retries = max_retries
         self.max_future_hours = float(resolve("max_future_hours", None, env))
         self.nice = nice  # steps nicer for the thread of start(); the servers pass setting loader_nice
@@ -163,6 +169,8 @@ class Loader:
         self._offsets: dict[str, int] = {}
         self._forget: list[str] = []
         self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._last_batch_full = False
         self._thread: threading.Thread | None = None
         self._next_seal = 0.0
         self._drain = False
@@ -207,11 +215,22 @@ class Loader:
         try:
             while not self._stop.is_set():
                 if not self._step():
-                    self._stop.wait(self.poll_seconds)
+                    self._rest(self.poll_seconds)
+                elif not self._last_batch_full and self.linger_seconds > 0:
+                    self._rest(self.linger_seconds)
             while self._drain and self._step():
                 pass
         except _Stopped:
             pass
+
+    def _rest(self, seconds: float) -> None:
+        """Sleep until ``seconds`` pass, ``nudge`` is called or the loader is asked to stop."""
+        self._wake.wait(seconds)
+        self._wake.clear()
+
+    def nudge(self) -> None:
+        """Load what is in the spool now rather than after the current pause (poll or linger)."""
+        self._wake.set()
 
     def stop(self, timeout: float = 30.0, *, drain: bool = False) -> None:
         """Ask the loader to finish its current batch (with ``drain``, everything already in the
@@ -220,6 +239,7 @@ class Loader:
         (without ``drain`` it stops after the batch in progress)."""
         self._drain = drain
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
             if not self._thread.is_alive():
@@ -296,6 +316,7 @@ class Loader:
                 self._retire(name)  # sealed, and nothing after its last loaded line
                 retired = True
         if chunks:
+            self._last_batch_full = room == 0
             self._commit(chunks)
             return True
         self._maybe_seal(names[-1])

@@ -110,15 +110,17 @@ Operation = Callable[..., dict[str, Any]]
 
 
 async def run_tool(rt: Runtime, default: Principal | None, tool: str, operation: Operation, /,
-                   *args: Any, **kwargs: Any) -> CallToolResult:
-    """Run ``operation(rt, principal, *args, **kwargs)`` in a worker thread and render the outcome."""
+                   *args: Any, _immediate: bool = False, **kwargs: Any) -> CallToolResult:
+    """Run ``operation(rt, principal, *args, **kwargs)`` in a worker thread and render the outcome.
+    ``_immediate``: the caller knows the operation will not block (it answers from memory), so it runs
+    on the event loop."""
     outcome = "ok"
     started = time.perf_counter()
     interface = INTERFACE.set("mcp")
     try:
         principal = current_principal(rt, default)
-        data = await anyio.to_thread.run_sync(_then_flush_audit, functools.partial(operation, rt, principal,
-                                                                                   *args, **kwargs), rt)
+        call = functools.partial(operation, rt, principal, *args, **kwargs)
+        data = _then_flush_audit(call, rt) if _immediate else await anyio.to_thread.run_sync(_then_flush_audit, call, rt)
         return CallToolResult(content=[TextContent(type="text", text=dumps(data))], structured_content=data)
     except ActivitySchemaError as exc:
         outcome = exc.code

@@ -54,7 +54,8 @@ def register(server: ActivitySchemaMCP, rt: Runtime, default: Principal | None) 
         """A customer's context: first/last seen, counts and last time per activity, revenue total,
         recent activities and live insights. Served from memory (may be a few seconds stale: see
         'stale'); cut to max_bytes when needed ('truncated', and context._truncated says what went)."""
-        return await run_tool(rt, default, "get_context", ops.get_context, customer, max_bytes=max_bytes)
+        return await run_tool(rt, default, "get_context", ops.get_context, customer, max_bytes=max_bytes,
+                              _immediate=ops.context_in_memory(rt, customer))
 
     @server.tool(annotations=ToolAnnotations(destructive_hint=False))
     async def log_insight(

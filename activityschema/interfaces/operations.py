@@ -127,6 +127,13 @@ def get_context(rt: Runtime, principal: Principal, customer: str, *,
     return rt.contexts.get(customer, scope=principal.scope, max_bytes=max_bytes).to_dict()
 
 
+def context_in_memory(rt: Runtime, customer: str) -> bool:
+    """Whether ``get_context`` for ``customer`` answers without blocking: its context is servable from
+    memory, none of its events wait in the spool, and the audit entry needs only a write. The MCP
+    server then runs it on its event loop instead of a worker thread (two thread hand-offs fewer)."""
+    return rt.audit.flush_is_quick and not rt.has_queued(customer) and rt.contexts.servable(customer)
+
+
 @audited("log_insight", subject="customer")
 def log_insight(rt: Runtime, principal: Principal, *, customer: str, subject: str, metric: str, value: Any,
                 provenance_query_hash: str, ttl: float | None = None) -> dict[str, Any]:

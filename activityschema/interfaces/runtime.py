@@ -78,7 +78,8 @@ class Runtime:
         self.contexts = ContextCache(store, max_staleness=float(resolve("context_max_staleness", max_staleness, env)),
                                      background=background)
         self.keys = KeyRing(store)
-        self.audit = AuditTrail(store)
+        audit_sync = float(resolve("audit_sync_ms", env=env)) / 1000 if background else 0.0
+        self.audit = AuditTrail(store, sync_seconds=audit_sync)
         self.audit.prepare()
         self.tickets = QueryTickets(store, observe=self.observe_query)
         self.committer = GroupCommitter(store, on_loaded=self._on_loaded)
@@ -94,6 +95,8 @@ class Runtime:
             self._spawn("touch-poller", self._poll_loop, TOUCH_POLL_SECONDS)
             self._spawn("atom-purger", self.purge_expired_atoms, ATOM_PURGE_SECONDS)
             self._spawn("audit-flusher", self.flush_audit, AUDIT_FLUSH_SECONDS)
+            if audit_sync:
+                self._spawn("audit-syncer", self.audit.sync_pending, audit_sync)
 
     @classmethod
     def open(cls, db: str | None = None, *, env: Mapping[str, str] | None = None, **kwargs: Any) -> Runtime:
@@ -128,7 +131,13 @@ class Runtime:
                 with self._queued_lock:
                     self._queued.pop(actor, None)
                 return
+            if self.loader is not None:
+                self.loader.nudge()  # no linger when someone waits for these events
             time.sleep(QUEUED_READ_POLL_SECONDS)
+
+    def has_queued(self, actor: str) -> bool:
+        """Whether this process queued events of ``actor`` that the loader has not reported yet."""
+        return actor in self._queued
 
     @property
     def queued_ingest(self) -> bool:

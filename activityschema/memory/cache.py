@@ -123,6 +123,14 @@ class ContextCache:
         stored = entry.stored
         return ContextView(customer_id, stored.version, stored.updated_at, context, stale, truncated, nbytes)
 
+    def servable(self, customer_id: str) -> bool:
+        """Whether ``get`` would answer from memory at once (fresh, or stale within max_staleness),
+        without a store read or a rebuild."""
+        with self._lock:
+            entry = self._entries.get(customer_id)
+        return entry is not None and (entry.stale_since is None
+                                      or self._clock() - entry.stale_since <= self.max_staleness)
+
     def _entry(self, customer_id: str) -> tuple[_Entry, bool]:
         with self._lock:
             entry = self._entries.get(customer_id)

@@ -250,3 +250,31 @@ def test_resources_context_and_catalog(rt):
     assert json.loads(ctx.contents[0].text)["context"]["event_count"] == 1
     assert json.loads(catalog.contents[0].text)["activities"][0]["activity"] == "visited_page"
     assert json.loads(missing)["error"]["code"] == "unknown_customer"
+
+
+def test_a_cached_context_is_answered_on_the_event_loop_and_still_audited(store):
+    """With the audit journal synced in the background, a get_context whose answer is in memory runs
+    on the server's event loop (no worker thread); the answer and its audit entry are the same."""
+    from activityschema.interfaces import operations as ops
+
+    rt = Runtime(store, env={}, max_staleness=5.0)  # background jobs on: audit_sync_ms applies
+    strict = Runtime(store, env={"ACTIVITYSCHEMA_AUDIT_SYNC_MS": "0"}, max_staleness=5.0, background=False)
+    try:
+        rt.log_events([event("visited_page", "2026-01-01T00:00:00Z", n=1)], source="test", wait=True)
+        assert not ops.context_in_memory(rt, "c1")  # not read yet: the first read loads it in a worker
+
+        async def body(c):
+            first = data_of(await c.call_tool("get_context", {"customer": "c1"}))
+            assert ops.context_in_memory(rt, "c1")
+            second = data_of(await c.call_tool("get_context", {"customer": "c1"}))
+            return first, second
+
+        first, second = session(rt, body)
+        assert first["context"] == second["context"] and first["version"] == second["version"]
+        strict.contexts.get("c1")
+        assert not ops.context_in_memory(strict, "c1")  # a sync before each answer: never on the loop
+        rt.flush_audit()
+        assert store.fetchone("SELECT count(*) FROM audit_log WHERE action = 'get_context'")[0] == 2
+    finally:
+        strict.close()
+        rt.close()

@@ -259,3 +259,35 @@ def test_a_loader_stop_that_times_out_leaves_it_running_until_a_second_stop_ends
     assert not loader.running
     Loader(store, spool_dir).run_once()  # what was left in the spool loads later, exactly once
     assert stored(store) == (3000, 3000)
+
+
+def test_after_a_partial_batch_the_loader_lingers_and_a_nudge_ends_the_pause(tmp_path, store):
+    """A trickle is merged in groups (one merge per linger, not one per event); a reader waiting for
+    its own writes nudges the loader, and stop() ends the pause at once."""
+    spool_dir = tmp_path / "spool"
+    loader = Loader(store, spool_dir, linger_ms=60_000)
+    batches = []
+    loader.add_listener(batches.append)
+    with ActivityLogger(spool_dir) as logger:
+        loader.start()
+        try:
+            logger.log_many([rec(1)])
+            deadline = time.monotonic() + 30
+            while stored(store)[0] < 1:  # the first event after idle waits one poll only
+                assert time.monotonic() < deadline, "the first event was not loaded"
+                time.sleep(0.01)
+            logger.log_many([rec(n) for n in range(2, 6)])
+            time.sleep(0.5)
+            assert stored(store)[0] == 1  # lingering after a partial batch: the trickle waits
+            logger.log_many([rec(n) for n in range(6, 11)])
+            loader.nudge()
+            deadline = time.monotonic() + 30
+            while stored(store)[0] < 10:
+                assert time.monotonic() < deadline, "a nudge did not end the pause"
+                time.sleep(0.01)
+            assert len(batches) == 2  # the nine events that arrived during the pause: one merge
+        finally:
+            started = time.monotonic()
+            loader.stop()
+            assert time.monotonic() - started < 10  # not the 60 s linger
+    assert stored(store) == (10, 10)

@@ -52,6 +52,23 @@ def test_flush_is_durable_in_the_journal_without_readable_ids_and_absorb_chains_
     assert audit.verify(store).ok
 
 
+def test_a_deferred_sync_writes_before_returning_and_syncs_when_asked(store):
+    """audit_sync_ms > 0: flush writes the lines (readable at once, e.g. after a crash of the server)
+    and leaves the fdatasync to sync_pending; nothing is lost or chained twice either way."""
+    trail = AuditTrail(store, sync_seconds=0.05)
+    trail.record(entry(1))
+    assert trail.flush() == 1
+    assert sidecar_path(store.path).read_text(encoding="utf-8").count("\n") == 1
+    assert trail._unsynced.is_set()
+    trail.sync_pending()
+    assert not trail._unsynced.is_set()
+    trail.record(entry(2))
+    trail.flush()
+    assert trail.absorb() == 2
+    trail.sync_pending()  # the journal was absorbed meanwhile: nothing left to sync, no error
+    assert chained(store) == 2 and audit.verify(store).ok
+
+
 def test_journal_entries_hash_exactly_like_direct_appends(tmp_path):
     """Scrubbing before the journal changes nothing in the chain: same subject and details as appended directly."""
     with DuckDBStore(tmp_path / "direct.duckdb") as direct:

@@ -11,8 +11,8 @@ Semantics, as the SQL implements them:
   order (the stored ``activity_occurrence``; recomputed per join key when the append has join
   conditions). Any window of a cohort row P is a ts interval, so the candidates in it are a
   contiguous run ``_lo .. _hi`` of ``_k``: first = ``_lo``, last = ``_hi``, nth = ``_lo + n - 1``
-  (if ``<= _hi``). The picked row is then fetched whole by ``(actor, _k)``: every column comes
-  from that one row, also on ties.
+  (if ``<= _hi``). The picked row is then fetched whole (by its row number ``_r`` for first/last,
+  by ``(actor, _k)`` for nth): every column comes from that one row, also on ties.
 - Windows: before ``A.ts < P.ts``; after ``A.ts > P.ts``; in_between ``P.ts < A.ts <= next_P``
   (open-ended on the last row); ever / all_ever no bound. ``within`` bounds the distance from P.ts
   (``<=``), ``at_least`` is a minimum distance (``>=``), in the window's direction.
@@ -22,10 +22,12 @@ Semantics, as the SQL implements them:
 Shape of the query: the cohort is materialized once with a row id ``_cid``, its rows stored actor by
 actor (ordered by ``hash(_actor)``, for the cache: see ``COHORT_SQL``); per append, a
 ``range_j`` (picks) or ``agg_j`` (aggregates) CTE joins cohort rows to the candidates of the same
-actor and groups by ``_cid`` with integer min/max/count, and the final SELECT left-joins those and
-fetches picked rows by ``(actor, _k)``. Picks that do not depend on P beyond one comparison
+actor and groups by ``_cid`` with integer aggregates, and the final SELECT left-joins those and
+fetches the picked rows (see ``pick_plan``). Picks that do not depend on P beyond one comparison
 (first/last/nth ever, first_before, nth_before, last_after, without a time limit) skip the range
-step and fetch directly; ``aggregate_all_ever`` without a limit groups candidates by actor only.
+step and fetch directly; last_before is one bounded join on the candidates' stored next occurrence;
+``aggregate_all_ever`` without a limit groups candidates by actor only. Cohort output columns
+``activity_id`` and ``ts`` are read from ``_id`` / ``_ts`` (not carried through the sorts twice).
 
 Only fixed fragments and generated names (``_o0``, ``cand_1`` …) are written into the text; every
 value (activities, feature-key JSON paths, filter values, n, durations) is a bound parameter, and
@@ -97,8 +99,8 @@ COHORT_SQL = """cohort AS MATERIALIZED (
     FROM (SELECT * FROM {source} WHERE {selector} ORDER BY hash(_actor))
 )"""
 
-CAND_SQL = """cand_{j} AS (
-    SELECT {actor} AS _actor,
+CAND_SQL = """cand_{j} AS {materialized}(
+    SELECT {row_id}{actor} AS _actor,
            a.ts AS _ts,
            {k} AS _k,
            {last} AS _last{columns}
@@ -109,8 +111,7 @@ CAND_SQL = """cand_{j} AS (
 
 RANGE_SQL = """range_{j} AS (
     SELECT c._cid,
-           min(x._k) AS _lo,
-           max(x._k) AS _hi
+           {picked}
     FROM cohort AS c
     JOIN cand_{j} AS x ON x._actor = c._actor{keys}{window}
     GROUP BY c._cid
@@ -210,12 +211,19 @@ def join_key_sql(cohort_ref: ColumnRef, append_ref: ColumnRef, alias: str, side:
     return f"CAST({read_column(ref, alias, bind)} AS VARCHAR)"
 
 
+def cohort_column(ref: ColumnRef, i: int) -> str:
+    """The cohort column holding output ``i``: ``activity_id`` and ``ts`` are ``_id`` and ``_ts``
+    already (not carried twice through the cohort's sort and the final one)."""
+    return {"activity_id": "_id", "ts": "_ts"}.get("" if ref.is_feature else ref.column, f"_o{i}")
+
+
 def cohort_ctes(req: DatasetRequest, bind: Binder) -> list[str]:
     cohort: Cohort = req.cohort
     actor = ACTOR_SQL.format(a="a")
     filtered = bool(cohort.filters)
     helpers = "" if filtered else ",\n           a.activity_occurrence AS _occ,\n           a.activity_repeated_at AS _next"
-    columns = [f"{read_column(ref, 'a', bind)} AS _o{i}" for i, ref in enumerate(cohort.refs)]
+    columns = [f"{read_column(ref, 'a', bind)} AS _o{i}" for i, ref in enumerate(cohort.refs)
+               if cohort_column(ref, i) == f"_o{i}"]
     for j, append in enumerate(req.append):
         columns += [f"{join_key_sql(cref, aref, 'a', 'cohort', bind)} AS _j{j}_{m}"
                     for m, (cref, aref) in enumerate(append.joins)]
@@ -233,8 +241,24 @@ def cohort_ctes(req: DatasetRequest, bind: Binder) -> list[str]:
 
 # -- appends ---------------------------------------------------------------------------------
 
-def is_direct(append: Append) -> bool:
-    return (append.pick, append.window) in DIRECT_PICKS and append.within is None and append.at_least is None
+def pick_plan(append: Append) -> str:
+    """How a pick finds its row:
+
+    - ``direct``: one condition on the candidate (``DIRECT_PICKS``), no range step;
+    - ``bounded`` (last before, no join keys or ``at_least``): the one candidate x with
+      ``x.ts < P.ts <= next_x`` (``next_x`` = its stored ``activity_repeated_at``, the ts of the
+      actor's next candidate in ``(ts, activity_id)`` order), so a single join finds it, with no
+      ``GROUP BY``, re-join or fetch; ``within`` only adds a lower bound on x.ts;
+    - ``row`` (first / last otherwise): the range step keeps the row number ``_r`` of the candidate
+      with the smallest / largest ``_k`` (``arg_min`` / ``arg_max``; ``_k`` is unique per actor and
+      join key) and the row is fetched by that integer, not by ``(actor, _k)``;
+    - ``range`` (nth): ``_lo`` / ``_hi``, then the fetch by ``(actor, _lo + n - 1)``.
+    """
+    if (append.pick, append.window) in DIRECT_PICKS and append.within is None and append.at_least is None:
+        return "direct"
+    if (append.pick, append.window) == ("last", "before") and not append.join and append.at_least is None:
+        return "bounded"
+    return "row" if append.pick in ("first", "last") else "range"
 
 
 def cand_cte(j: int, append: Append, bind: Binder) -> str:
@@ -254,8 +278,14 @@ def cand_cte(j: int, append: Append, bind: Binder) -> str:
             columns.append(f"{read_column(ref, 'a', bind, numeric=numeric)} AS _v0")
     else:
         columns += [f"{read_column(ref, 'a', bind)} AS _v{m}" for m, ref in enumerate(append.refs)]
+    plan = pick_plan(append) if append.pick != "aggregate" else "aggregate"
+    if plan == "bounded":
+        columns.append(f"coalesce(a.activity_repeated_at, {INFINITY_SQL}) AS _next_inf")
+    # ``_r`` numbers the materialized rows once, so the range step and the fetch see the same numbers.
+    row_id = "row_number() OVER () AS _r,\n           " if plan == "row" else ""
     return CAND_SQL.format(
-        j=j, actor=actor, k=k, last=last, columns="".join(f",\n           {c}" for c in columns),
+        j=j, materialized="MATERIALIZED " if plan == "row" else "", row_id=row_id,
+        actor=actor, k=k, last=last, columns="".join(f",\n           {c}" for c in columns),
         activity=bind(append.activity), not_null="".join(f"\n      AND {key} IS NOT NULL" for key in keys))
 
 
@@ -295,16 +325,24 @@ def pick_sql(j: int, append: Append, bind: Binder) -> AppendSql:
     keys = keys_sql(j, append, x)
     n = bind(append.n) if append.n is not None else ""
     ctes: list[str] = []
-    if is_direct(append):
-        cond = DIRECT_PICKS[(append.pick, append.window)].format(x=x, c="c", n=n)
+    joins: list[str] = []
+    plan, r = pick_plan(append), f"r{j}"
+    if plan == "direct":
+        on = f"{x}._actor = c._actor{keys} AND {DIRECT_PICKS[(append.pick, append.window)].format(x=x, c='c', n=n)}"
+    elif plan == "bounded":
+        window = window_sql(append, bind, x=x).replace("\n                          AND ", " AND ")
+        on = f"{x}._actor = c._actor{window} AND c._ts <= {x}._next_inf"
+    elif plan == "row":
+        picked = f"arg_{'min' if append.pick == 'first' else 'max'}(x._r, x._k) AS _p"
+        ctes.append(RANGE_SQL.format(j=j, picked=picked, keys=keys_sql(j, append, "x"), window=window_sql(append, bind)))
+        joins.append(f"LEFT JOIN range_{j} AS {r} ON {r}._cid = c._cid")
+        on = f"{x}._r = {r}._p"
     else:
-        r = f"r{j}"
-        ctes.append(RANGE_SQL.format(j=j, keys=keys_sql(j, append, "x"), window=window_sql(append, bind)))
-        cond = {"first": f"{x}._k = {r}._lo",
-                "last": f"{x}._k = {r}._hi",
-                "nth": f"{x}._k = {r}._lo + ({n} - 1) AND {x}._k <= {r}._hi"}[append.pick]
-    joins = [] if is_direct(append) else [f"LEFT JOIN range_{j} AS r{j} ON r{j}._cid = c._cid"]
-    joins.append(f"LEFT JOIN cand_{j} AS {x} ON {x}._actor = c._actor{keys} AND {cond}")
+        picked = "min(x._k) AS _lo,\n           max(x._k) AS _hi"
+        ctes.append(RANGE_SQL.format(j=j, picked=picked, keys=keys_sql(j, append, "x"), window=window_sql(append, bind)))
+        joins.append(f"LEFT JOIN range_{j} AS {r} ON {r}._cid = c._cid")
+        on = f"{x}._actor = c._actor{keys} AND {x}._k = {r}._lo + ({n} - 1) AND {x}._k <= {r}._hi"
+    joins.append(f"LEFT JOIN cand_{j} AS {x} ON {on}")
     columns = [f"{x}._v{m} AS {quote(name)}" for m, name in enumerate(names)]
     return AppendSql(ctes, joins, columns)
 
@@ -330,7 +368,7 @@ def build_dataset_sql(req: DatasetRequest) -> tuple[str, dict[str, Any]]:
     bind = Binder()
     ctes = cohort_ctes(req, bind)
     joins: list[str] = []
-    columns = [f"c._o{i} AS {quote(ref.label)}" for i, ref in enumerate(req.cohort.refs)]
+    columns = [f"c.{cohort_column(ref, i)} AS {quote(ref.label)}" for i, ref in enumerate(req.cohort.refs)]
     for j, append in enumerate(req.append):
         ctes.append(cand_cte(j, append, bind))
         part = aggregate_sql(j, append, bind) if append.pick == "aggregate" else pick_sql(j, append, bind)
