@@ -53,4 +53,9 @@ def configure_logging(log_file: str | None, level: str = "INFO") -> None:
 
 def serve_stdio(rt: Runtime, principal: Principal) -> None:
     """Serve MCP on stdin/stdout until the client closes the stream."""
-    build_mcp_server(rt, principal).run("stdio")
+    from .process_warmup import settle, warm_imports
+
+    server = build_mcp_server(rt, principal)
+    warm_imports()
+    settle()  # last, with the server built (see process_warmup: fewer, cheaper collections mid-call)
+    server.run("stdio")

@@ -127,9 +127,11 @@ ON CONFLICT (customer_id) DO UPDATE SET
     version = excluded.version, _content_hash = excluded._content_hash
 """
 
+# Actors of the chunk with nothing left to build (erased, or never had events or atoms): usually none,
+# so the DELETE (which scans the cache table) runs only when there are some.
+UNBUILT_SQL = "SELECT a FROM unnest($actors) t(a) WHERE a NOT IN (SELECT actor FROM _ctx_built)"
 REMOVED_SQL = """
-DELETE FROM context_cache
-WHERE customer_id IN (SELECT unnest($actors)) AND customer_id NOT IN (SELECT actor FROM _ctx_built)
+DELETE FROM context_cache WHERE customer_id IN (SELECT unnest($actors))
 RETURNING customer_id
 """
 
@@ -301,7 +303,8 @@ def refresh_contexts(store: DuckDBStore, actors: Iterable[str], *, now: datetime
             built = con.execute("SELECT count(*) FROM _ctx_built").fetchone()
             if changed:
                 con.execute(APPLY_SQL, {"now": when})
-            removed = [r[0] for r in con.execute(REMOVED_SQL, {"actors": chunk}).fetchall()]
+            unbuilt = [r[0] for r in con.execute(UNBUILT_SQL, {"actors": chunk}).fetchall()]
+            removed = [r[0] for r in con.execute(REMOVED_SQL, {"actors": unbuilt}).fetchall()] if unbuilt else []
         updates: dict[str, StoredContext | None] = {a: StoredContext(a, t, int(v), when) for a, t, v in changed}
         updates.update({a: None for a in removed})
         total.written += len(changed)
