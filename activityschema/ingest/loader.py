@@ -123,12 +123,34 @@ def _lower_priority(nice: int) -> None:
             comm.write(THREAD_NAME)
     except OSError:
         pass
-    if nice <= 0 or not hasattr(os, "setpriority"):
-        return
+    lower_thread(tid, nice)
+
+
+def lower_thread(tid: int | None, nice: int) -> bool:
+    """Make the thread ``tid`` (a native id) ``nice`` steps nicer; False where that cannot be done."""
+    if tid is None or nice <= 0 or not hasattr(os, "setpriority"):
+        return False
     try:
         os.setpriority(os.PRIO_PROCESS, tid, min(os.getpriority(os.PRIO_PROCESS, tid) + nice, 19))
-    except OSError:
-        log.debug("could not lower the loader thread's priority", exc_info=True)
+    except OSError:  # the thread ended, or renicing is not allowed here
+        log.debug("could not lower thread %s's priority", tid, exc_info=True)
+        return False
+    return True
+
+
+def lower_engine_threads(nice: int) -> int:
+    """Make the threads this process did not start from Python (DuckDB's worker threads, Arrow's
+    pool) ``nice`` steps nicer; returns how many. Linux only; best effort.
+
+    A query runs on the thread that issued it *and* on DuckDB's workers. With only the loader thread
+    reniced, a merge still took a whole CPU at normal priority through a worker, so the requests
+    arriving meanwhile (each needs a CPU for a few milliseconds) queued behind it. Reniced, the
+    workers yield to request threads under contention; a request's own query keeps its priority on
+    the thread that issued it, and without contention nothing changes."""
+    if nice <= 0 or not hasattr(os, "setpriority") or not os.path.isdir("/proc/self/task"):
+        return 0
+    ours = {t.native_id for t in threading.enumerate()} | {os.getpid()}
+    return sum(lower_thread(int(name), nice) for name in os.listdir("/proc/self/task") if int(name) not in ours)
 
 
 class _Stopped(Exception):

@@ -231,7 +231,7 @@ class Runtime:
         actors each batch touched through ``refresh_contexts``/``load_batches``, which the poller
         turns into context refreshes. Returns whether a loader runs."""
         try:
-            from ..ingest.loader import Loader  # type: ignore[import-not-found]
+            from ..ingest.loader import Loader, lower_engine_threads, lower_thread  # type: ignore[import-not-found]
         except ImportError:
             log.info("no spool loader installed: events are written directly to the store")
             return False
@@ -240,6 +240,10 @@ class Runtime:
             self.loader = Loader(self.store, nice=self.loader_nice)
             self.loader.add_listener(self._on_spool_loaded)
             self.loader.start()
+            # Background work yields to requests: the merges' DuckDB workers, and the context
+            # refresher that rebuilds the contexts each merge touched.
+            lower_engine_threads(self.loader_nice)
+            lower_thread(self.contexts.refresher_id, self.loader_nice)
         except Exception:
             log.exception("the spool loader could not start; events are written directly to the store")
             self.loader = None

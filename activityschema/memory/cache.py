@@ -238,6 +238,11 @@ class ContextCache:
                 if entry is not None and actor not in self._dirty:
                     entry.stale_since = None  # nothing changed since this rebuild started
 
+    @property
+    def refresher_id(self) -> int | None:
+        """The native id of the background refresher thread (None without one)."""
+        return self._thread.native_id if self._thread is not None else None
+
     def refresh_pending(self) -> int:
         """Rebuild every queued customer now (the background thread calls this; so can tests)."""
         done = 0

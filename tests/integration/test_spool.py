@@ -291,3 +291,27 @@ def test_after_a_partial_batch_the_loader_lingers_and_a_nudge_ends_the_pause(tmp
             loader.stop()
             assert time.monotonic() - started < 10  # not the 60 s linger
     assert stored(store) == (10, 10)
+
+
+def test_the_engine_threads_are_reniced_and_python_threads_are_not(tmp_path):
+    """The servers lower DuckDB's own worker threads with the loader (see lower_engine_threads)."""
+    import threading
+
+    import duckdb
+
+    from activityschema.ingest.loader import lower_engine_threads
+
+    if not hasattr(os, "setpriority") or not os.path.isdir("/proc/self/task"):
+        pytest.skip("per-thread niceness is a Linux feature")
+    con = duckdb.connect(str(tmp_path / "e.duckdb"), config={"threads": 2})
+    con.execute("SELECT sum(range) FROM range(1000000)").fetchall()  # the workers exist by now
+    ours = {t.native_id for t in threading.enumerate()} | {os.getpid()}
+    before = {int(t): os.getpriority(os.PRIO_PROCESS, int(t)) for t in os.listdir("/proc/self/task")}
+    assert lower_engine_threads(2) >= 1
+    for tid, nice in before.items():
+        try:
+            now = os.getpriority(os.PRIO_PROCESS, tid)
+        except OSError:
+            continue  # ended meanwhile
+        assert now == (nice if tid in ours else min(nice + 2, 19))
+    con.close()
