@@ -53,11 +53,16 @@ def test_loads_raises_what_json_raises(body):
     assert str(got.value) == str(expected.value)
 
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
-    max_leaves=20)
+def json_trees(scalars):
+    """Lists and objects nested from ``scalars`` (small: a few levels, up to 20 leaves)."""
+    return st.recursive(
+        scalars,
+        lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
+        max_leaves=20)
+
+
+plain_scalars = st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70) | st.text()
+json_values = json_trees(plain_scalars | st.floats(allow_nan=False, allow_infinity=False))
 
 
 @settings(max_examples=300, deadline=None)
@@ -70,10 +75,7 @@ def test_loads_round_trips_like_json(value):
     assert same(fastjson.loads(body), json.loads(body))
 
 
-plain_values = st.recursive(
-    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70) | st.text(),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
-    max_leaves=20)
+plain_values = json_trees(plain_scalars)
 
 
 @settings(max_examples=300, deadline=None)
