@@ -126,7 +126,7 @@ class Runtime:
         """Wait (bounded) until the loader has reported the events this process queued for ``actor``,
         so a context read after ``log_event`` sees them."""
         deadline = time.monotonic() + timeout
-        while actor in self._queued and time.monotonic() < deadline:
+        while self.has_queued(actor) and time.monotonic() < deadline:
             if self.spooler is None or not self.spooler.backlog().pending_bytes:
                 with self._queued_lock:
                     self._queued.pop(actor, None)

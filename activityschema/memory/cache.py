@@ -128,8 +128,11 @@ class ContextCache:
         without a store read or a rebuild."""
         with self._lock:
             entry = self._entries.get(customer_id)
-        return entry is not None and (entry.stale_since is None
-                                      or self._clock() - entry.stale_since <= self.max_staleness)
+        return entry is not None and (entry.stale_since is None or self._stale_servable(entry))
+
+    def _stale_servable(self, entry: _Entry) -> bool:
+        """A stale entry may still be served (stale-while-revalidate) for ``max_staleness`` seconds."""
+        return entry.stale_since is not None and self._clock() - entry.stale_since <= self.max_staleness
 
     def _entry(self, customer_id: str) -> tuple[_Entry, bool]:
         with self._lock:
@@ -144,7 +147,7 @@ class ContextCache:
             if entry.stale_since is None:
                 self.stats["hits"] += 1
                 return entry, False
-            if self._clock() - entry.stale_since <= self.max_staleness:
+            if self._stale_servable(entry):
                 self.stats["stale_hits"] += 1
                 self._wake.set()
                 return entry, True

@@ -327,20 +327,18 @@ def pick_sql(j: int, append: Append, bind: Binder) -> AppendSql:
     ctes: list[str] = []
     joins: list[str] = []
     plan, r = pick_plan(append), f"r{j}"
+    if plan in ("row", "range"):  # a range step per cohort row, joined before the fetch
+        picked = (f"arg_{'min' if append.pick == 'first' else 'max'}(x._r, x._k) AS _p" if plan == "row"
+                  else "min(x._k) AS _lo,\n           max(x._k) AS _hi")
+        ctes.append(RANGE_SQL.format(j=j, picked=picked, keys=keys_sql(j, append, "x"), window=window_sql(append, bind)))
+        joins.append(f"LEFT JOIN range_{j} AS {r} ON {r}._cid = c._cid")
     if plan == "direct":
         on = f"{x}._actor = c._actor{keys} AND {DIRECT_PICKS[(append.pick, append.window)].format(x=x, c='c', n=n)}"
     elif plan == "bounded":
-        window = window_sql(append, bind, x=x).replace("\n                          AND ", " AND ")
-        on = f"{x}._actor = c._actor{window} AND c._ts <= {x}._next_inf"
+        on = f"{x}._actor = c._actor{window_sql(append, bind, x=x)} AND c._ts <= {x}._next_inf"
     elif plan == "row":
-        picked = f"arg_{'min' if append.pick == 'first' else 'max'}(x._r, x._k) AS _p"
-        ctes.append(RANGE_SQL.format(j=j, picked=picked, keys=keys_sql(j, append, "x"), window=window_sql(append, bind)))
-        joins.append(f"LEFT JOIN range_{j} AS {r} ON {r}._cid = c._cid")
         on = f"{x}._r = {r}._p"
     else:
-        picked = "min(x._k) AS _lo,\n           max(x._k) AS _hi"
-        ctes.append(RANGE_SQL.format(j=j, picked=picked, keys=keys_sql(j, append, "x"), window=window_sql(append, bind)))
-        joins.append(f"LEFT JOIN range_{j} AS {r} ON {r}._cid = c._cid")
         on = f"{x}._actor = c._actor{keys} AND {x}._k = {r}._lo + ({n} - 1) AND {x}._k <= {r}._hi"
     joins.append(f"LEFT JOIN cand_{j} AS {x} ON {on}")
     columns = [f"{x}._v{m} AS {quote(name)}" for m, name in enumerate(names)]
